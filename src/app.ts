@@ -1,0 +1,52 @@
+import type { Config } from "./config.js";
+import { CursorStore } from "./cursors/cursor-store.js";
+import { ensureInbox, type RunningInbox } from "./inbox/index.js";
+import type { Logger } from "./log.js";
+import type { ServerDeps } from "./server.js";
+import { createHostedSource } from "./sources/create-source.js";
+import { HttpClient } from "./sources/http-client.js";
+import { InboxbaseSource } from "./sources/inboxbase.js";
+
+export interface App {
+  deps: ServerDeps;
+  /** The local inbox once it is up (undefined for hosted sources). */
+  inbox: Promise<RunningInbox> | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds everything `createServer` needs from a Config. With the local source the inbox
+ * starts (or is found running) in the background, so the MCP handshake never waits for it.
+ */
+export async function openApp(config: Config, log: Logger): Promise<App> {
+  const http = new HttpClient({ token: config.token });
+  const cursors = await CursorStore.open(config.stateDir, log);
+  let inbox: Promise<RunningInbox> | undefined;
+  let source: ServerDeps["source"];
+  if (config.source === "local") {
+    inbox = ensureInbox({
+      stateDir: config.stateDir,
+      smtpPort: config.smtpPort,
+      httpPort: config.httpPort,
+      token: config.token,
+      log,
+    });
+    inbox.catch((error: Error) => log.error(error.message));
+    source = new InboxbaseSource({
+      url: `http://127.0.0.1:${config.httpPort}`,
+      http,
+      kind: "local",
+      ready: inbox,
+    });
+  } else {
+    source = createHostedSource(config, http);
+  }
+  return {
+    deps: { source, cursors, defaultIdentity: config.identity, log },
+    inbox,
+    async close() {
+      await Promise.allSettled([source.close(), cursors.close(), http.close()]);
+      await (await inbox?.catch(() => undefined))?.close();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { parseArgs } from "node:util";
+import envPaths from "env-paths";
+import { z } from "zod";
+import { MailEventsError } from "./errors.js";
+
+/** Each setting: its environment variable and its command-line flag (same meaning). */
+const SETTINGS = {
+  source: { env: "MAIL_EVENTS_SOURCE", flag: "source" },
+  url: { env: "MAIL_EVENTS_URL", flag: "url" },
+  token: { env: "MAIL_EVENTS_TOKEN", flag: "token" },
+  identity: { env: "MAIL_EVENTS_IDENTITY", flag: "identity" },
+  stateDir: { env: "MAIL_EVENTS_STATE_DIR", flag: "state-dir" },
+  smtpPort: { env: "MAIL_EVENTS_SMTP_PORT", flag: "smtp-port" },
+  httpPort: { env: "MAIL_EVENTS_HTTP_PORT", flag: "http-port" },
+} as const;
+
+type Setting = keyof typeof SETTINGS;
+
+const port = z.coerce
+  .number({ error: "must be a port number" })
+  .int({ error: "must be a whole number" })
+  .min(0, { error: "must be 0..65535" })
+  .max(65535, { error: "must be 0..65535" });
+
+const ConfigSchema = z.object({
+  source: z.enum(["local", "inboxbase", "mails", "molted"], {
+    error: "must be one of local, inboxbase, mails, molted",
+  }),
+  url: z
+    .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  token: z.string().min(1, { error: "must not be empty" }).optional(),
+  identity: z.string().trim().min(1, { error: "must not be empty" }).max(320).optional(),
+  stateDir: z.string().min(1, { error: "must not be empty" }),
+  smtpPort: port,
+  httpPort: port,
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+export type SourceName = Config["source"];
+
+/** The command a user typed (`serve` when none) and the arguments that are not flags. */
+export interface Invocation {
+  command: string;
+  positionals: string[];
+  /** Flags that belong to the command, not to the config (e.g. `--timeout` for `wait`). */
+  options: Record<string, string | boolean | undefined>;
+  config: Config;
+}
+
+const COMMAND_FLAGS = {
+  timeout: { type: "string" },
+  from: { type: "string" },
+  subject: { type: "string" },
+  contains: { type: "string" },
+  "max-age": { type: "string" },
+  since: { type: "string" },
+  types: { type: "string" },
+  limit: { type: "string" },
+  "no-commit": { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+/**
+ * Reads env and argv into a frozen Config. Flags win over env. A bad value throws
+ * CONFIG_INVALID whose message is one line naming the variable and its flag.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  argv: readonly string[],
+  defaultStateDir: () => string = () => envPaths("mail-events-mcp", { suffix: "" }).data,
+): Invocation {
+  const configFlags = Object.fromEntries(
+    Object.values(SETTINGS).map(({ flag }) => [flag, { type: "string" as const }]),
+  );
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { ...configFlags, ...COMMAND_FLAGS },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new MailEventsError("CONFIG_INVALID", `${(error as Error).message}; see --help`, { cause: error });
+  }
+  const raw: Partial<Record<Setting, string>> = {};
+  for (const [key, { env: name, flag }] of Object.entries(SETTINGS) as [
+    Setting,
+    (typeof SETTINGS)[Setting],
+  ][]) {
+    const value = parsed.values[flag] ?? env[name];
+    if (typeof value === "string" && value !== "") raw[key] = value;
+  }
+  const result = ConfigSchema.safeParse({
+    source: raw.source ?? "local",
+    url: raw.url,
+    token: raw.token,
+    identity: raw.identity,
+    stateDir: raw.stateDir ?? defaultStateDir(),
+    smtpPort: raw.smtpPort ?? "2525",
+    httpPort: raw.httpPort ?? "2580",
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = (issue?.path[0] ?? "source") as Setting;
+    const { env: name, flag } = SETTINGS[key];
+    const shown = key === "token" ? "" : ` (got ${JSON.stringify(raw[key] ?? "")})`;
+    throw new MailEventsError(
+      "CONFIG_INVALID",
+      `${name} (--${flag}) ${issue?.message ?? "is invalid"}${shown}`,
+    );
+  }
+  const config = result.data;
+  if (config.source !== "local" && config.url === undefined) {
+    throw new MailEventsError(
+      "CONFIG_INVALID",
+      `MAIL_EVENTS_URL (--url) is required when MAIL_EVENTS_SOURCE is ${config.source}: set it to your ${config.source} API base URL`,
+    );
+  }
+  const { help, version, ...options } = parsed.values;
+  for (const flag of Object.values(SETTINGS)) delete options[flag.flag];
+  const [command = "serve", ...positionals] = parsed.positionals;
+  return {
+    command: help ? "help" : version ? "version" : command,
+    positionals,
+    options: options as Invocation["options"],
+    config: Object.freeze(config),
+  };
+}

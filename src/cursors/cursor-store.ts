@@ -1,0 +1,204 @@
+import { mkdir, readFile, rename } from "node:fs/promises";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
+import writeFileAtomic from "write-file-atomic";
+import { MailEventsError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Cursor, Position } from "../sources/source.js";
+
+export interface StoredCursor {
+  source: string;
+  identity: string;
+  cursor: Cursor;
+  order: number;
+  seen?: string[];
+  updatedAt: string;
+}
+
+interface CursorFile {
+  version: 1;
+  cursors: Record<string, StoredCursor>;
+}
+
+const FILE_NAME = "cursors.json";
+const keyOf = (source: string, identity: string) => `${source}\n${identity}`;
+
+/** Later wins by `order`; at equal order the `seen` ids are merged so replays stay dropped. */
+function newer(a: StoredCursor | undefined, b: StoredCursor): StoredCursor {
+  if (a === undefined || b.order > a.order) return b;
+  if (b.order < a.order) return a;
+  if (b.seen === undefined && a.seen === undefined) return a.updatedAt >= b.updatedAt ? a : b;
+  const seen = [...new Set([...(a.seen ?? []), ...(b.seen ?? [])])].slice(-64);
+  return { ...(a.updatedAt >= b.updatedAt ? a : b), seen };
+}
+
+function parseFile(text: string): Record<string, StoredCursor> {
+  const parsed: unknown = JSON.parse(text);
+  const cursors = (parsed as Partial<CursorFile> | null)?.cursors;
+  if (typeof cursors !== "object" || cursors === null) throw new Error("no `cursors` object");
+  const out: Record<string, StoredCursor> = {};
+  for (const entry of Object.values(cursors)) {
+    if (
+      typeof entry?.source === "string" &&
+      typeof entry.identity === "string" &&
+      (typeof entry.cursor === "number" || typeof entry.cursor === "string") &&
+      typeof entry.order === "number"
+    ) {
+      out[keyOf(entry.source, entry.identity)] = entry;
+    }
+  }
+  return out;
+}
+
+/**
+ * Cursors per (source, identity), in memory and in one JSON file. Every write takes a
+ * cross-process lock, merges with what is on disk (max by order), and replaces the file
+ * atomically (temp file, fsync, rename): a `kill -9` at any instant leaves either the old
+ * or the new file, and processes sharing a state directory never roll each other back.
+ * Commits that arrive while a write is in flight are coalesced into the next write.
+ */
+export class CursorStore {
+  readonly file: string;
+  readonly #lockTarget: string;
+  readonly #log: Logger;
+  readonly #memory = new Map<string, StoredCursor>();
+  #dirty = new Map<string, { entry: StoredCursor; force: boolean }>();
+  #writing: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+  #now: () => Date;
+
+  private constructor(dir: string, log: Logger, now: () => Date) {
+    this.file = join(dir, FILE_NAME);
+    this.#lockTarget = dir;
+    this.#log = log;
+    this.#now = now;
+  }
+
+  static async open(dir: string, log: Logger, now: () => Date = () => new Date()): Promise<CursorStore> {
+    try {
+      await mkdir(dir, { recursive: true });
+    } catch (error) {
+      throw new MailEventsError(
+        "CURSOR_STORE",
+        `cannot create the state directory ${dir} (${(error as Error).message}); set MAIL_EVENTS_STATE_DIR to a writable folder`,
+        { cause: error },
+      );
+    }
+    const store = new CursorStore(dir, log, now);
+    await store.refresh();
+    return store;
+  }
+
+  get(source: string, identity: string): StoredCursor | undefined {
+    return this.#memory.get(keyOf(source, identity));
+  }
+
+  list(): StoredCursor[] {
+    return [...this.#memory.values()];
+  }
+
+  /** Re-reads the file so cursors other processes moved are seen. */
+  async refresh(): Promise<void> {
+    for (const entry of Object.values(await this.#readDisk())) this.#merge(entry);
+  }
+
+  /**
+   * Moves a cursor forward (never backward: an older position is ignored) and resolves
+   * once it is durably on disk. With `force`, sets it even if that moves it back.
+   */
+  async commit(source: string, identity: string, position: Position, force = false): Promise<StoredCursor> {
+    const entry: StoredCursor = {
+      source,
+      identity,
+      cursor: position.cursor,
+      order: position.order,
+      ...(position.seen === undefined ? {} : { seen: position.seen.slice(-64) }),
+      updatedAt: this.#now().toISOString(),
+    };
+    const key = keyOf(source, identity);
+    const merged = force ? entry : newer(this.#memory.get(key), entry);
+    this.#memory.set(key, merged);
+    this.#dirty.set(key, { entry: merged, force });
+    await this.#flush();
+    return this.#memory.get(key) ?? merged;
+  }
+
+  /** Waits for pending writes. */
+  async close(): Promise<void> {
+    await this.#queued;
+    await this.#writing;
+  }
+
+  #merge(entry: StoredCursor): void {
+    const key = keyOf(entry.source, entry.identity);
+    this.#memory.set(key, newer(this.#memory.get(key), entry));
+  }
+
+  #flush(): Promise<void> {
+    // One write in flight, at most one queued behind it carrying every commit since.
+    if (this.#queued) return this.#queued;
+    const start = async () => {
+      this.#queued = undefined;
+      const batch = this.#dirty;
+      this.#dirty = new Map();
+      const run = this.#write(batch);
+      this.#writing = run;
+      try {
+        await run;
+      } finally {
+        if (this.#writing === run) this.#writing = undefined;
+      }
+    };
+    const next = this.#writing ? this.#writing.then(start, start) : start();
+    if (this.#writing && next !== this.#writing) this.#queued = next;
+    return next;
+  }
+
+  async #write(batch: Map<string, { entry: StoredCursor; force: boolean }>): Promise<void> {
+    if (batch.size === 0) return;
+    let release: (() => Promise<void>) | undefined;
+    try {
+      release = await lockfile.lock(this.#lockTarget, {
+        lockfilePath: `${this.file}.lock`,
+        realpath: false,
+        stale: 2000,
+        update: 1000,
+        retries: { retries: 60, factor: 1.3, minTimeout: 2, maxTimeout: 100 },
+        onCompromised: (error) => this.#log.warn(`cursor file lock was lost: ${error.message}`),
+      });
+      const onDisk = await this.#readDisk();
+      for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
+      for (const entry of Object.values(onDisk)) this.#merge(entry);
+      const body: CursorFile = { version: 1, cursors: Object.fromEntries(Object.entries(onDisk)) };
+      await writeFileAtomic(this.file, `${JSON.stringify(body, null, 1)}\n`, { fsync: true });
+    } catch (error) {
+      throw new MailEventsError(
+        "CURSOR_STORE",
+        `could not save cursors to ${this.file} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,
+        { cause: error },
+      );
+    } finally {
+      await release?.().catch(() => {});
+    }
+  }
+
+  async #readDisk(): Promise<Record<string, StoredCursor>> {
+    let text: string;
+    try {
+      text = await readFile(this.file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+      throw error;
+    }
+    try {
+      return parseFile(text);
+    } catch (error) {
+      const aside = `${this.file}.corrupt-${Date.now()}`;
+      await rename(this.file, aside).catch(() => {});
+      this.#log.warn(
+        `cursor file ${this.file} could not be read (${(error as Error).message}); moved it to ${aside} and started with no stored cursors`,
+      );
+      return {};
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Every failure a user can hit carries a stable `code` and a message that says what happened
+ * and what to do. Tools throw these; `toToolError` in `tools/result.ts` is the one place that
+ * turns them into `isError` results.
+ */
+export type ErrorCode =
+  | "CONFIG_INVALID"
+  | "UPSTREAM_AUTH"
+  | "UPSTREAM_UNKNOWN_IDENTITY"
+  | "UPSTREAM_RATE_LIMITED"
+  | "UPSTREAM_BAD_PAYLOAD"
+  | "UPSTREAM_HTTP"
+  | "UPSTREAM_NETWORK"
+  | "UPSTREAM_TIMEOUT"
+  | "IDENTITY_REQUIRED"
+  | "INVALID_INPUT"
+  | "CURSOR_STORE"
+  | "ABORTED";
+
+export class MailEventsError extends Error {
+  override readonly name = "MailEventsError";
+  readonly code: ErrorCode;
+  /** HTTP status from upstream, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; status?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+  }
+}
+
+export const isMailEventsError = (error: unknown): error is MailEventsError =>
+  error instanceof MailEventsError;
+
+/** True for failures worth retrying within the call's deadline (network, 5xx, 429). */
+export const isRetryable = (error: unknown): boolean =>
+  isMailEventsError(error) &&
+  (error.code === "UPSTREAM_NETWORK" ||
+    error.code === "UPSTREAM_RATE_LIMITED" ||
+    error.code === "UPSTREAM_TIMEOUT" ||
+    (error.code === "UPSTREAM_HTTP" && (error.status ?? 0) >= 500));

@@ -1,0 +1,68 @@
+import type { NormalizedEvent } from "../mail/event.js";
+
+export type SourceKind = "local" | "inboxbase" | "mails" | "molted";
+
+/** What a client hands back to resume: a seq (cursor endpoint) or an event id (SSE). */
+export type Cursor = number | string;
+
+/**
+ * Where a reader stands in one identity's log. `order` makes positions comparable so a
+ * cursor never moves backward: the seq for the cursor endpoint, the event time for SSE.
+ * `seen` holds the ids already delivered at that `order`, so at-least-once replays are
+ * dropped across reconnects and restarts.
+ */
+export interface Position {
+  cursor: Cursor;
+  order: number;
+  seen?: string[];
+}
+
+export interface PullRequest {
+  identity: string;
+  /** null = from the start of the log (cursor endpoint) or from "now" (live streams). */
+  since: Position | null;
+  /** Event types to keep; empty = all. `delivery.*` wildcards allowed. */
+  types: readonly string[];
+  /** 1..200 */
+  limit: number;
+  /** Long-poll window, 0..25000 ms: return as soon as one event lands. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Epoch ms: retries of transient failures stop here. Default: the window plus 30 s. */
+  deadline?: number;
+}
+
+export interface Page {
+  events: NormalizedEvent[];
+  /** Position after the last event returned (or the unchanged `since` when none). */
+  position: Position | null;
+  /** More events are already waiting: call again at once without long-polling. */
+  hasMore: boolean;
+}
+
+export interface SeekRequest {
+  identity: string;
+  /** Events with `ts` below this (epoch ms) are stale and may be skipped. */
+  notBefore: number;
+  /** The stored position, if any; the result is never behind it. */
+  after: Position | null;
+  signal: AbortSignal;
+}
+
+/** One upstream dialect. Every source is driven by the same cursor logic in the tools. */
+export interface Source {
+  readonly kind: SourceKind;
+  /** Namespace of this source's cursors: kind plus base URL. */
+  readonly key: string;
+  pull(request: PullRequest): Promise<Page>;
+  /**
+   * A position after which every event is at least `notBefore`, found without walking the
+   * log page by page (the first wait on a long log must not do that).
+   */
+  seek(request: SeekRequest): Promise<Position | null>;
+  /** The position just after `event`, for committing "everything up to this one". */
+  positionOf(event: NormalizedEvent): Position;
+  /** Turns a client-supplied cursor (pull_events `since`) into a position. */
+  parseCursor(cursor: Cursor): Position;
+  close(): Promise<void>;
+}

@@ -1,0 +1,44 @@
+import type { CursorStore, StoredCursor } from "../cursors/cursor-store.js";
+import { MailEventsError } from "../errors.js";
+import type { Logger } from "../log.js";
+import type { Position, Source } from "../sources/source.js";
+
+/** What every tool receives. Built once by `createServer`; tests build it the same way. */
+export interface ToolContext {
+  source: Source;
+  cursors: CursorStore;
+  defaultIdentity: string | undefined;
+  /** Aborted when the server shuts down: in-flight long-polls stop at once. */
+  shutdown: AbortSignal;
+  log: Logger;
+  now: () => number;
+  /** Longest single upstream long-poll, ms (the vendors cap it at 25 s). */
+  maxPollMs: number;
+  /** How often a waiting call reports progress, ms (the spec asks for ≤ 10 s). */
+  progressEveryMs: number;
+}
+
+export function resolveIdentity(identity: string | undefined, context: ToolContext): string {
+  const resolved = identity?.trim() || context.defaultIdentity;
+  if (resolved === undefined) {
+    throw new MailEventsError(
+      "IDENTITY_REQUIRED",
+      "no identity given: pass `identity` (the mailbox address or handle), or set MAIL_EVENTS_IDENTITY",
+    );
+  }
+  // The local inbox keys mail by lower-cased address; hosted handles keep their case.
+  return context.source.kind === "local" ? resolved.toLowerCase() : resolved;
+}
+
+/** The call's own signal joined with server shutdown. */
+export const callSignal = (signal: AbortSignal, context: ToolContext): AbortSignal =>
+  AbortSignal.any([signal, context.shutdown]);
+
+export function storedPosition(stored: StoredCursor | undefined): Position | null {
+  if (stored === undefined) return null;
+  return {
+    cursor: stored.cursor,
+    order: stored.order,
+    ...(stored.seen === undefined ? {} : { seen: stored.seen }),
+  };
+}
