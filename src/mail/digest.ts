@@ -86,4 +86,3 @@ export function describeEmail(email: EmailDigest): string {
     UNTRUSTED_END,
   ].join("\n");
 }
-

@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { digestEmail, type EmailDigest } from "../mail/digest.js";
+import { describeEmail, digestEmail } from "../mail/digest.js";
 import { isReceivedEmail, type NormalizedEvent } from "../mail/event.js";
 import { compileFilter } from "../mail/match.js";
 import { callSignal, resolveIdentity, storedPosition, type ToolContext } from "./context.js";
