@@ -149,9 +149,10 @@ export class CursorStore {
         if (this.#writing === run) this.#writing = undefined;
       }
     };
-    const next = this.#writing ? this.#writing.then(start, start) : start();
-    if (this.#writing && next !== this.#writing) this.#queued = next;
-    return next;
+    if (this.#writing === undefined) return start();
+    const queued = this.#writing.then(start, start);
+    this.#queued = queued;
+    return queued;
   }
 
   async #write(batch: Map<string, { entry: StoredCursor; force: boolean }>): Promise<void> {
