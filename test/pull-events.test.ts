@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./helpers/harness.js";
 
-type Page = { identity: string; events: { seq: number; type: string; email?: { subject?: string } }[]; cursor: number | null; hasMore: boolean };
+type Page = {
+  identity: string;
+  events: { seq: number; type: string; email?: { subject?: string } }[];
+  cursor: number | null;
+  hasMore: boolean;
+};
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -28,10 +33,17 @@ describe("pull_events", () => {
     h.fake.email("a@x.test", { subject: "in" });
     h.fake.append("a@x.test", { type: "email.bounced", data: { reason: "no such user" } });
     h.fake.append("a@x.test", { type: "email.replied", data: { subject: "re" } });
-    const page = await h.ok<Page>("pull_events", { identity: "a@x.test", types: "email.bounced, email.replied" });
+    const page = await h.ok<Page>("pull_events", {
+      identity: "a@x.test",
+      types: "email.bounced, email.replied",
+    });
     expect(page.events.map((e) => e.type)).toEqual(["email.bounced", "email.replied"]);
     expect(h.fake.requests.at(-1)?.searchParams.get("types")).toBe("email.bounced,email.replied");
-    const asArray = await h.ok<Page>("pull_events", { identity: "a@x.test", since: 0, types: ["email.received"] });
+    const asArray = await h.ok<Page>("pull_events", {
+      identity: "a@x.test",
+      since: 0,
+      types: ["email.received"],
+    });
     expect(asArray.events.map((e) => e.seq)).toEqual([1]);
   });
 
@@ -80,15 +92,34 @@ describe("pull_events", () => {
 
   it("passes unknown fields through and accepts each timestamp and type placement the vendor uses", async () => {
     h = await startHarness();
-    h.fake.ensure("a@x.test").push(
-      { seq: 1, id: "evt_a", type: "email.received", ts: 1767225600000, data: { subject: "ts", custom: 1 } },
-      { seq: 2, id: "evt_b", tsIso: "2026-01-01T00:00:01.000Z", data: { type: "email.sent", subject: "iso" } } as never,
-      { seq: 3, id: "evt_c", type: "email.no_reply", createdAt: "2026-01-01T00:00:02Z", convId: "c1", data: {} } as never,
-    );
-    const page = await h.ok<{ events: { type: string; receivedAt: string; data: Record<string, unknown> }[] }>(
-      "pull_events",
-      { identity: "a@x.test" },
-    );
+    h.fake
+      .ensure("a@x.test")
+      .push(
+        {
+          seq: 1,
+          id: "evt_a",
+          type: "email.received",
+          ts: 1767225600000,
+          data: { subject: "ts", custom: 1 },
+        },
+        {
+          seq: 2,
+          id: "evt_b",
+          tsIso: "2026-01-01T00:00:01.000Z",
+          data: { type: "email.sent", subject: "iso" },
+        } as never,
+        {
+          seq: 3,
+          id: "evt_c",
+          type: "email.no_reply",
+          createdAt: "2026-01-01T00:00:02Z",
+          convId: "c1",
+          data: {},
+        } as never,
+      );
+    const page = await h.ok<{
+      events: { type: string; receivedAt: string; data: Record<string, unknown> }[];
+    }>("pull_events", { identity: "a@x.test" });
     expect(page.events.map((e) => [e.type, e.receivedAt])).toEqual([
       ["email.received", "2026-01-01T00:00:00.000Z"],
       ["email.sent", "2026-01-01T00:00:01.000Z"],

@@ -19,7 +19,9 @@ describe("wait_for_email", () => {
     h = await startHarness();
     h.fake.ensure("me@x.test");
     const pending = h.call("wait_for_email", { identity: "me@x.test", timeoutSeconds: 20 });
-    later(150, () => h.fake.email("me@x.test", { from: "noreply@shop.test", subject: "Your code is 847293" }));
+    later(150, () =>
+      h.fake.email("me@x.test", { from: "noreply@shop.test", subject: "Your code is 847293" }),
+    );
     const result = await pending;
     const out = result.structuredContent as Found;
     expect(out.found).toBe(true);
@@ -59,9 +61,17 @@ describe("wait_for_email", () => {
   it("filters by sender, subject and body, with /regex/ forms", async () => {
     h = await startHarness();
     h.fake.email("me@x.test", { from: "Alice <alice@a.test>", subject: "Hello", text: "nothing here" });
-    h.fake.email("me@x.test", { from: "Bob <bob@b.test>", subject: "Login code", text: "use 123456 to sign in" });
+    h.fake.email("me@x.test", {
+      from: "Bob <bob@b.test>",
+      subject: "Login code",
+      text: "use 123456 to sign in",
+    });
     h.fake.email("me@x.test", { from: "Carol <carol@c.test>", subject: "Weekly digest", text: "news" });
-    const byFrom = await h.ok<Found>("wait_for_email", { identity: "me@x.test", from: "BOB", timeoutSeconds: 0.5 });
+    const byFrom = await h.ok<Found>("wait_for_email", {
+      identity: "me@x.test",
+      from: "BOB",
+      timeoutSeconds: 0.5,
+    });
     expect(byFrom.email?.from).toContain("bob@b.test");
     await h.ok("set_cursor", { identity: "me@x.test", cursor: 0 });
     const byRegex = await h.ok<Found>("wait_for_email", {
@@ -71,7 +81,11 @@ describe("wait_for_email", () => {
     });
     expect(byRegex.email?.from).toContain("alice");
     await h.ok("set_cursor", { identity: "me@x.test", cursor: 0 });
-    const byBody = await h.ok<Found>("wait_for_email", { identity: "me@x.test", contains: "news", timeoutSeconds: 0.5 });
+    const byBody = await h.ok<Found>("wait_for_email", {
+      identity: "me@x.test",
+      contains: "news",
+      timeoutSeconds: 0.5,
+    });
     expect(byBody.email?.subject).toBe("Weekly digest");
   });
 
@@ -109,7 +123,13 @@ describe("wait_for_email", () => {
     const log = h.fake.ensure("big@x.test");
     const old = Date.now() - 86_400_000;
     for (let seq = 1; seq <= 100_000; seq++) {
-      log.push({ seq, id: `evt_${seq}`, type: "email.received", ts: old + seq, data: { subject: `old ${seq}` } });
+      log.push({
+        seq,
+        id: `evt_${seq}`,
+        type: "email.received",
+        ts: old + seq,
+        data: { subject: `old ${seq}` },
+      });
     }
     h.fake.email("big@x.test", { subject: "code 736251" });
     const before = h.fake.requestCount();
@@ -124,9 +144,13 @@ describe("wait_for_email", () => {
     h = await startHarness({ deps: { progressEveryMs: 100 } });
     h.fake.ensure("me@x.test");
     const progress: ProgressNotification["params"][] = [];
-    await h.client.callTool({ name: "wait_for_email", arguments: { identity: "me@x.test", timeoutSeconds: 0.6 } }, undefined, {
-      onprogress: (p) => progress.push(p),
-    });
+    await h.client.callTool(
+      { name: "wait_for_email", arguments: { identity: "me@x.test", timeoutSeconds: 0.6 } },
+      undefined,
+      {
+        onprogress: (p) => progress.push(p),
+      },
+    );
     expect(progress.length).toBeGreaterThanOrEqual(3);
     expect(progress.at(-1)?.total).toBe(1);
   });
@@ -148,8 +172,8 @@ describe("wait_for_email", () => {
     expect(h.fake.closedRequests).toBeGreaterThanOrEqual(1);
     // The server is still there for the next call.
     h.fake.email("me@x.test", { subject: "code 102938" });
-    expect((await h.ok<Found>("wait_for_email", { identity: "me@x.test", timeoutSeconds: 2 })).email?.codes).toEqual([
-      "102938",
-    ]);
+    expect(
+      (await h.ok<Found>("wait_for_email", { identity: "me@x.test", timeoutSeconds: 2 })).email?.codes,
+    ).toEqual(["102938"]);
   });
 });

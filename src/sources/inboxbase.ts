@@ -114,9 +114,19 @@ export class InboxbaseSource implements Source {
    * O(log n) requests, ~34 for a 100k-event log, instead of 500 pages.
    */
   async seek(request: SeekRequest): Promise<Position | null> {
-    const { identity, notBefore, signal } = request;
+    const { identity, notBefore, signal, deadline } = request;
     const probe = async (since: number) =>
-      (await this.pull({ identity, since: at(since), types: [], limit: 1, timeoutMs: 0, signal })).events[0];
+      (
+        await this.pull({
+          identity,
+          since: at(since),
+          types: [],
+          limit: 1,
+          timeoutMs: 0,
+          signal,
+          ...(deadline === undefined ? {} : { deadline }),
+        })
+      ).events[0];
     let lo = request.after === null ? 0 : Number(request.after.cursor);
     const first = await probe(lo);
     if (first === undefined || first.ts >= notBefore) return request.after;

@@ -47,6 +47,8 @@ export interface SeekRequest {
   /** The stored position, if any; the result is never behind it. */
   after: Position | null;
   signal: AbortSignal;
+  /** Epoch ms: retries of transient failures stop here. */
+  deadline?: number;
 }
 
 /** One upstream dialect. Every source is driven by the same cursor logic in the tools. */

@@ -83,6 +83,8 @@ export async function waitForEmail(input: Input, extra: Extra, context: ToolCont
   const deadline = started + totalMs;
   const notBefore = started - input.maxAgeSeconds * 1000;
   const signal = callSignal(extra.signal, context);
+  // Transient upstream failures are retried until the wait's own deadline (at least 1 s).
+  const retryUntil = () => Math.max(deadline, context.now() + 1000);
   const stopProgress = startProgress(extra, context, started, totalMs, identity);
   try {
     await cursors.refresh();
@@ -91,6 +93,7 @@ export async function waitForEmail(input: Input, extra: Extra, context: ToolCont
       notBefore,
       after: storedPosition(cursors.get(source.key, identity)),
       signal,
+      deadline: retryUntil(),
     });
     let newest: NormalizedEvent | undefined;
     for (;;) {
@@ -102,7 +105,7 @@ export async function waitForEmail(input: Input, extra: Extra, context: ToolCont
         limit: 200,
         timeoutMs: newest ? 0 : Math.max(0, Math.min(remaining, context.maxPollMs)),
         signal,
-        deadline: Math.max(deadline, context.now() + 1000),
+        deadline: retryUntil(),
       });
       for (const event of page.events) {
         if (isReceivedEmail(event) && event.ts >= notBefore && matches(event)) newest = event;

@@ -125,11 +125,15 @@ export class FakeInboxbase {
     if (fault?.kind === "status") {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (fault.retryAfter !== undefined) headers["retry-after"] = fault.retryAfter;
-      res.writeHead(fault.status, headers).end(fault.body ?? JSON.stringify({ error: `fault ${fault.status}` }));
+      res
+        .writeHead(fault.status, headers)
+        .end(fault.body ?? JSON.stringify({ error: `fault ${fault.status}` }));
       return;
     }
     if (this.token !== undefined && req.headers.authorization !== `Bearer ${this.token}`) {
-      res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: "invalid token" }));
+      res
+        .writeHead(401, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: "invalid token" }));
       return;
     }
     const match = /^\/v1\/identities\/([^/]+)\/events$/.exec(url.pathname);
@@ -139,7 +143,9 @@ export class FakeInboxbase {
     }
     const identity = decodeURIComponent(match[1]);
     if (!this.logs.has(identity)) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "unknown identity" }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: "unknown identity" }));
       return;
     }
     const since = Number(url.searchParams.get("since") ?? 0);

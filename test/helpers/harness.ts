@@ -40,7 +40,13 @@ export const textOf = (result: CallToolResult): string =>
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const fake = options.fake ?? (await new FakeInboxbase().start());
   const stateDir = options.stateDir ?? (await tempDir());
-  const http = new HttpClient({ token: options.token, slackMs: 1_000, backoffMs: 20, maxBackoffMs: 200, ...options.http });
+  const http = new HttpClient({
+    token: options.token,
+    slackMs: 1_000,
+    backoffMs: 20,
+    maxBackoffMs: 200,
+    ...options.http,
+  });
   const cursors = await CursorStore.open(stateDir, silentLogger);
   const source = new InboxbaseSource({ url: fake.url, http });
   const { server, cleanup } = createServer({ source, cursors, log: silentLogger, ...options.deps });
