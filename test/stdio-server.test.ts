@@ -76,14 +76,22 @@ describe("the built server over stdio", () => {
     const client = new Client({ name: "stdio-test", version: "0" });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [MAIN], env: env() }));
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["get_cursor", "pull_events", "set_cursor", "wait_for_email"]);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      "get_cursor",
+      "pull_events",
+      "set_cursor",
+      "wait_for_email",
+    ]);
     for (const tool of tools) {
       expect(tool.outputSchema).toBeDefined();
       expect(tool.annotations).toBeDefined();
       expect(tool.description?.length).toBeGreaterThan(50);
     }
     fake.email("stdio@x.test", { subject: "Your code is 553311" });
-    const result = await client.callTool({ name: "wait_for_email", arguments: { identity: "stdio@x.test", timeoutSeconds: 5 } });
+    const result = await client.callTool({
+      name: "wait_for_email",
+      arguments: { identity: "stdio@x.test", timeoutSeconds: 5 },
+    });
     expect((result.structuredContent as { email: { codes: string[] } }).email.codes).toEqual(["553311"]);
     await client.close();
   });
@@ -92,8 +100,18 @@ describe("the built server over stdio", () => {
     const raw = spawnRaw();
     await initialize(raw);
     raw.send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
-    raw.send({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "pull_events", arguments: { identity: "nobody@x.test" } } });
-    raw.send({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "pull_events", arguments: { limit: 9999 } } });
+    raw.send({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "pull_events", arguments: { identity: "nobody@x.test" } },
+    });
+    raw.send({
+      jsonrpc: "2.0",
+      id: 4,
+      method: "tools/call",
+      params: { name: "pull_events", arguments: { limit: 9999 } },
+    });
     raw.send({ jsonrpc: "2.0", id: 5, method: "no/such/method" });
     const unknown = await raw.response(3);
     expect(unknown.result.isError).toBe(true);
@@ -111,12 +129,18 @@ describe("the built server over stdio", () => {
     const raw = spawnRaw();
     await initialize(raw);
     const closedBefore = fake.closedRequests;
-    raw.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "wait_for_email", arguments: { identity: "eof@x.test", timeoutSeconds: 60 } } });
+    raw.send({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "wait_for_email", arguments: { identity: "eof@x.test", timeoutSeconds: 60 } },
+    });
     await new Promise((r) => setTimeout(r, 300));
     raw.child.stdin.end();
     expect(await exited(raw.child, 3_000)).toBe(0);
     const deadline = Date.now() + 2_000;
-    while (fake.closedRequests === closedBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (fake.closedRequests === closedBefore && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     expect(fake.closedRequests).toBeGreaterThan(closedBefore);
   });
 
@@ -124,7 +148,12 @@ describe("the built server over stdio", () => {
     fake.ensure("sig@x.test");
     const raw = spawnRaw();
     await initialize(raw);
-    raw.send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "wait_for_email", arguments: { identity: "sig@x.test", timeoutSeconds: 60 } } });
+    raw.send({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "wait_for_email", arguments: { identity: "sig@x.test", timeoutSeconds: 60 } },
+    });
     await new Promise((r) => setTimeout(r, 300));
     raw.child.kill(signal);
     expect(await exited(raw.child, 3_000)).toBe(0);
@@ -133,8 +162,14 @@ describe("the built server over stdio", () => {
   it.each([
     [{ MAIL_EVENTS_SOURCE: "gmail" }, /^mail-events-mcp: MAIL_EVENTS_SOURCE \(--source\) must be one of/],
     [{ MAIL_EVENTS_URL: "ftp://x" }, /^mail-events-mcp: MAIL_EVENTS_URL \(--url\) must be an http/],
-    [{ MAIL_EVENTS_SMTP_PORT: "70000", MAIL_EVENTS_SOURCE: "local" }, /^mail-events-mcp: MAIL_EVENTS_SMTP_PORT \(--smtp-port\) must be 0\.\.65535/],
-    [{ MAIL_EVENTS_URL: "" }, /^mail-events-mcp: MAIL_EVENTS_URL \(--url\) is required when MAIL_EVENTS_SOURCE is inboxbase/],
+    [
+      { MAIL_EVENTS_SMTP_PORT: "70000", MAIL_EVENTS_SOURCE: "local" },
+      /^mail-events-mcp: MAIL_EVENTS_SMTP_PORT \(--smtp-port\) must be 0\.\.65535/,
+    ],
+    [
+      { MAIL_EVENTS_URL: "" },
+      /^mail-events-mcp: MAIL_EVENTS_URL \(--url\) is required when MAIL_EVENTS_SOURCE is inboxbase/,
+    ],
   ])("refuses to start on a bad setting %j with one line naming the variable", async (bad, message) => {
     const raw = spawnRaw(bad);
     expect(await exited(raw.child, 5_000)).toBe(2);
