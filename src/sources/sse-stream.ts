@@ -1,0 +1,347 @@
+import { isMailEventsError, isRetryable, MailEventsError } from "../errors.js";
+import type { Logger } from "../log.js";
+import { isRecord, type NormalizedEvent } from "../mail/event.js";
+import { type HttpClient, RateLimitedError } from "./http-client.js";
+import type { Page, Position, PullRequest } from "./source.js";
+import { advance, isTimeCursor, typeMatcher } from "./sse-position.js";
+import { readSse, type SseMessage } from "./sse-reader.js";
+
+/** What differs between SSE vendors: the request that resumes, and the event shape. */
+export interface SseDialect {
+  readonly kind: "mails" | "molted";
+  /** The request that resumes just after `from` (a time cursor or an upstream id). */
+  request(
+    identity: string,
+    types: readonly string[],
+    from: Position,
+  ): { url: URL; headers: Record<string, string> };
+  /** A frame's parsed JSON → the event and the upstream id to resume after it, if it has one. */
+  normalize(
+    message: SseMessage,
+    data: Record<string, unknown>,
+    identity: string,
+  ): { event: NormalizedEvent; upstreamId: string | undefined };
+}
+
+export interface SseTuning {
+  /** A page is handed back once the stream has been quiet this long after an event, ms. */
+  settleMs: number;
+  /**
+   * With `timeoutMs: 0`: how long a stream must stay quiet after it opens (or after its last
+   * event) before "nothing more is waiting" is believed, ms. Also the replay burst allowance.
+   */
+  graceMs: number;
+  /** With `timeoutMs: 0`: the longest a pull waits for the connection and its replay, ms. */
+  zeroWindowMs: number;
+  /** Events that arrive within this long of a connection opening may be a replay burst. */
+  replayWindowMs: number;
+  /** Most events held for the next pull; above it the connection pauses (resumes later). */
+  maxBuffered: number;
+  /** Silence (not even a keepalive) after which the connection is dropped and reopened, ms. */
+  idleMs: number;
+  maxBufferChars: number;
+  /** First reconnect delay after a failure; doubles up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** Longest `retry:` from the server that is honoured, ms. */
+  maxServerRetryMs: number;
+  /** Most ids remembered per stream to drop at-least-once duplicates. */
+  recentIds: number;
+}
+
+export const DEFAULT_TUNING: SseTuning = {
+  settleMs: 3,
+  graceMs: 100,
+  zeroWindowMs: 2_000,
+  replayWindowMs: 1_000,
+  maxBuffered: 2_000,
+  idleMs: 90_000,
+  maxBufferChars: 1024 * 1024,
+  backoffMs: 200,
+  maxBackoffMs: 5_000,
+  maxServerRetryMs: 3_000,
+  recentIds: 4_096,
+};
+
+interface Connection {
+  controller: AbortController;
+  startedAt: number;
+  openedAt: number | undefined;
+  messages: number;
+  /** We stopped it (pause/close): its ending is not a failure. */
+  stopping: boolean;
+}
+
+const aborted = () => new MailEventsError("ABORTED", "the call was cancelled");
+
+/**
+ * One identity's logical event stream: reconnects from where it stands, drops duplicates by
+ * id, filters types, and buffers events between pulls so a pull loop (or a chain of waits)
+ * neither loses what lands between two calls nor reconnects each time. Reconnection is
+ * driven only by a pull in progress; between pulls an open socket keeps filling the buffer.
+ */
+export class SseStream {
+  /** Where the last pull left the reader: a pull from exactly here may reuse this stream. */
+  delivered: Position;
+  busy = false;
+  closed = false;
+  readonly #http: HttpClient;
+  readonly #dialect: SseDialect;
+  readonly #identity: string;
+  readonly #types: readonly string[];
+  readonly #keep: (type: string) => boolean;
+  readonly #log: Logger;
+  readonly #t: SseTuning;
+  readonly #positions: WeakMap<NormalizedEvent, Position>;
+  /** Drop events older than this: set when starting from a time, which molted cannot replay from. */
+  readonly #floor: number | undefined;
+  #tail: Position;
+  #buffer: { event: NormalizedEvent; position: Position }[] = [];
+  readonly #recent = new Set<string>();
+  #conn: Connection | undefined;
+  #openedAt = 0;
+  #lastEventAt = 0;
+  #retryAt = 0;
+  #failures = 0;
+  #serverRetryMs: number | undefined;
+  #lastError: unknown;
+  #fatal: unknown;
+  #wake: (() => void) | undefined;
+
+  constructor(options: {
+    http: HttpClient;
+    dialect: SseDialect;
+    identity: string;
+    types: readonly string[];
+    from: Position;
+    log: Logger;
+    tuning: SseTuning;
+    positions: WeakMap<NormalizedEvent, Position>;
+  }) {
+    this.#http = options.http;
+    this.#dialect = options.dialect;
+    this.#identity = options.identity;
+    this.#types = options.types;
+    this.#keep = typeMatcher(options.types);
+    this.#log = options.log;
+    this.#t = options.tuning;
+    this.#positions = options.positions;
+    this.#tail = options.from;
+    this.delivered = options.from;
+    this.#floor = isTimeCursor(options.from.cursor) ? options.from.order : undefined;
+    this.remember(options.from.seen ?? []);
+  }
+
+  /** Ids delivered elsewhere (another process, a stored cursor) that must not come back. */
+  remember(ids: readonly string[]): void {
+    for (const id of ids) this.#addRecent(id);
+  }
+
+  /** Reads until `limit` events, the window's end, or (window 0) what is already waiting. */
+  async take(request: PullRequest): Promise<Page> {
+    if (request.signal.aborted) throw aborted();
+    this.busy = true;
+    const t = this.#t;
+    const started = Date.now();
+    const zero = request.timeoutMs === 0;
+    const windowEnd = started + (zero ? t.zeroWindowMs : request.timeoutMs);
+    const deadline = request.deadline ?? windowEnd + 30_000;
+    // Cancelling the call must reach the socket: the stream is dropped with its connection.
+    const onAbort = () => this.close();
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      for (;;) {
+        if (request.signal.aborted || this.closed) throw aborted();
+        if (this.#fatal !== undefined) {
+          if (this.#buffer.length > 0) break; // hand these over; the error surfaces next pull
+          throw this.#fatal;
+        }
+        const now = Date.now();
+        const buffered = this.#buffer.length;
+        const quietSince = Math.max(this.#openedAt, this.#lastEventAt);
+        const open = this.#conn?.openedAt !== undefined;
+        if (buffered >= request.limit) break;
+        if (buffered > 0 && now - this.#lastEventAt >= t.settleMs) break;
+        if (zero && open && now - quietSince >= t.graceMs) break;
+        if (now >= windowEnd) {
+          if (open || this.#lastError === undefined) break;
+          // Upstream is failing: keep retrying, like every other request, until the deadline.
+          if (now >= deadline) throw this.#lastError;
+        }
+        let wakeAt = now >= windowEnd ? deadline : windowEnd;
+        if (this.#conn === undefined) {
+          if (this.#lastError !== undefined && this.#retryAt >= deadline) throw this.#lastError;
+          if (now >= this.#retryAt) this.#connect();
+          else wakeAt = Math.min(wakeAt, this.#retryAt);
+        }
+        if (buffered > 0) wakeAt = Math.min(wakeAt, this.#lastEventAt + t.settleMs);
+        if (zero && open) wakeAt = Math.min(wakeAt, quietSince + t.graceMs);
+        await this.#sleep(wakeAt - now);
+      }
+      const taken = this.#buffer.splice(0, request.limit);
+      const position = this.#buffer.length === 0 ? this.#tail : (taken.at(-1)?.position ?? this.#tail);
+      this.delivered = position;
+      // A replay may still be arriving when a page is cut by the settle time: say so, and
+      // the caller's next (zero-window) pull waits out the grace time for the rest.
+      const inReplay =
+        taken.length > 0 &&
+        this.#lastEventAt - this.#openedAt < t.replayWindowMs &&
+        Date.now() - this.#lastEventAt < t.graceMs;
+      return {
+        events: taken.map((b) => b.event),
+        position,
+        hasMore: this.#buffer.length > 0 || taken.length === request.limit || inReplay,
+      };
+    } finally {
+      request.signal.removeEventListener("abort", onAbort);
+      this.busy = false;
+    }
+  }
+
+  /** Drops the connection and the buffer; the stream is not used again. */
+  close(): void {
+    this.closed = true;
+    this.#stop();
+    this.#buffer = [];
+    this.#wake?.();
+  }
+
+  #connect(): void {
+    const { url, headers } = this.#dialect.request(this.#identity, this.#types, this.#tail);
+    const conn: Connection = {
+      controller: new AbortController(),
+      startedAt: Date.now(),
+      openedAt: undefined,
+      messages: 0,
+      stopping: false,
+    };
+    this.#conn = conn;
+    readSse(
+      this.#http,
+      {
+        url,
+        headers,
+        signal: conn.controller.signal,
+        idleMs: this.#t.idleMs,
+        maxBufferChars: this.#t.maxBufferChars,
+      },
+      {
+        onOpen: () => {
+          conn.openedAt = Date.now();
+          this.#openedAt = conn.openedAt;
+          this.#lastError = undefined;
+          this.#wake?.();
+        },
+        onMessage: (message) => {
+          conn.messages++;
+          this.#onMessage(message);
+        },
+        onRetry: (ms) => {
+          this.#serverRetryMs = Math.min(ms, this.#t.maxServerRetryMs);
+        },
+      },
+    ).then(
+      () => this.#ended(conn, undefined),
+      (error: unknown) => this.#ended(conn, error),
+    );
+  }
+
+  #ended(conn: Connection, error: unknown): void {
+    if (this.#conn === conn) this.#conn = undefined;
+    if (conn.stopping || this.closed) return;
+    const now = Date.now();
+    // A connection that carried events or lived a while was healthy: reconnect at once
+    // (mails closes every ≤ 25 s by design). One that died young backs off, so a server
+    // that hangs up immediately is not hammered.
+    const healthy = conn.openedAt !== undefined && (conn.messages > 0 || now - conn.openedAt >= 1_000);
+    if (healthy) this.#failures = 0;
+    if (error === undefined) {
+      this.#retryAt = now + (healthy ? (this.#serverRetryMs ?? 0) : this.#backoff());
+    } else if (isRetryable(error)) {
+      this.#lastError = error;
+      const backoff = healthy ? 0 : this.#backoff();
+      this.#retryAt = now + (error instanceof RateLimitedError ? (error.retryAfterMs ?? backoff) : backoff);
+    } else if (isMailEventsError(error) && error.status === 404) {
+      this.#fatal = new MailEventsError(
+        "UPSTREAM_UNKNOWN_IDENTITY",
+        `${this.#dialect.kind} does not know the identity ${JSON.stringify(this.#identity)} (HTTP 404); check the identity argument or MAIL_EVENTS_IDENTITY`,
+        { status: 404, cause: error },
+      );
+    } else {
+      this.#fatal = isMailEventsError(error)
+        ? error
+        : new MailEventsError(
+            "UPSTREAM_NETWORK",
+            `the ${this.#dialect.kind} stream failed: ${String(error)}`,
+            {
+              cause: error,
+            },
+          );
+    }
+    this.#wake?.();
+  }
+
+  #backoff(): number {
+    const n = this.#failures++;
+    const base = Math.min(this.#t.maxBackoffMs, this.#t.backoffMs * 2 ** n);
+    return base * (0.5 + Math.random() / 2);
+  }
+
+  #onMessage(message: SseMessage): void {
+    if (message.data.trim() === "") return;
+    let data: unknown;
+    try {
+      data = JSON.parse(message.data);
+    } catch (error) {
+      data = error;
+    }
+    if (!isRecord(data)) {
+      // One bad frame must not cost the events behind it.
+      this.#log.warn(
+        `${this.#dialect.kind}: skipped an event for ${this.#identity} whose data is not a JSON object${message.id ? ` (id ${message.id})` : ""}: ${message.data.slice(0, 80)}`,
+      );
+      return;
+    }
+    const { event, upstreamId } = this.#dialect.normalize(message, data, this.#identity);
+    if (this.#recent.has(event.id)) return; // at-least-once: already delivered
+    this.#addRecent(event.id);
+    this.#tail = advance(this.#tail, event, upstreamId);
+    // Skipped events still move the tail, so a reconnect does not fetch them again.
+    if (!this.#keep(event.type) || (this.#floor !== undefined && event.ts < this.#floor)) return;
+    this.#positions.set(event, this.#tail);
+    this.#buffer.push({ event, position: this.#tail });
+    this.#lastEventAt = Date.now();
+    // Nobody is reading: stop filling memory; the next pull resumes from the tail.
+    if (!this.busy && this.#buffer.length >= this.#t.maxBuffered) this.#stop();
+    this.#wake?.();
+  }
+
+  #addRecent(id: string): void {
+    this.#recent.delete(id);
+    this.#recent.add(id);
+    if (this.#recent.size > this.#t.recentIds) {
+      const oldest = this.#recent.values().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
+  }
+
+  #stop(): void {
+    const conn = this.#conn;
+    if (conn === undefined) return;
+    conn.stopping = true;
+    this.#conn = undefined;
+    conn.controller.abort();
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        if (this.#wake === done) this.#wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      this.#wake = done;
+    });
+  }
+}
