@@ -177,3 +177,30 @@ describe("wait_for_email", () => {
     ).toEqual(["102938"]);
   });
 });
+
+describe("wait_for_email beside a pull_events loop", () => {
+  it("keeps its own cursor, so a wait never makes the loop miss events", async () => {
+    h = await startHarness();
+    h.fake.email("me@x.test", { subject: "first" });
+    await h.ok("pull_events", { identity: "me@x.test" });
+    h.fake.email("me@x.test", { subject: "reply from a customer" });
+    h.fake.email("me@x.test", { subject: "Your code is 246810" });
+    const wait = await h.ok<Found>("wait_for_email", {
+      identity: "me@x.test",
+      subject: "code",
+      timeoutSeconds: 1,
+    });
+    expect(wait.email?.codes).toEqual(["246810"]);
+    const loop = await h.ok<{ events: { email?: { subject?: string } }[] }>("pull_events", {
+      identity: "me@x.test",
+    });
+    expect(loop.events.map((e) => e.email?.subject)).toEqual([
+      "reply from a customer",
+      "Your code is 246810",
+    ]);
+    const cursors = await h.ok<{ cursor: number; waitCursor: number }>("get_cursor", {
+      identity: "me@x.test",
+    });
+    expect(cursors).toMatchObject({ cursor: 3, waitCursor: 3 });
+  });
+});

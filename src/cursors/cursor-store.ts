@@ -131,6 +131,8 @@ export class CursorStore {
 
   #merge(entry: StoredCursor): void {
     const key = keyOf(entry.source, entry.identity);
+    // A forced move not yet written must not be undone by the older value still on disk.
+    if (this.#dirty.get(key)?.force) return;
     this.#memory.set(key, newer(this.#memory.get(key), entry));
   }
 

@@ -34,6 +34,12 @@ export function resolveIdentity(identity: string | undefined, context: ToolConte
 export const callSignal = (signal: AbortSignal, context: ToolContext): AbortSignal =>
   AbortSignal.any([signal, context.shutdown]);
 
+/**
+ * wait_for_email keeps its own cursor beside pull_events' one: a wait that skips ahead to the
+ * newest code must not make a pull_events loop on the same identity miss the events between.
+ */
+export const waitCursorKey = (source: Source): string => `${source.key} wait_for_email`;
+
 export function storedPosition(stored: StoredCursor | undefined): Position | null {
   if (stored === undefined) return null;
   return {

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { describeEmail, digestEmail } from "../mail/digest.js";
 import { isReceivedEmail, type NormalizedEvent } from "../mail/event.js";
 import { compileFilter } from "../mail/match.js";
-import { callSignal, resolveIdentity, storedPosition, type ToolContext } from "./context.js";
+import { callSignal, resolveIdentity, storedPosition, type ToolContext, waitCursorKey } from "./context.js";
 import { guarded, toolResult } from "./result.js";
 import { cursorValue, emailDigestOutput, identityInput } from "./schemas.js";
 
@@ -76,6 +76,7 @@ function startProgress(
  */
 export async function waitForEmail(input: Input, extra: Extra, context: ToolContext) {
   const { source, cursors } = context;
+  const waitKey = waitCursorKey(source);
   const started = context.now();
   const identity = resolveIdentity(input.identity, context);
   const matches = compileFilter(input);
@@ -91,7 +92,7 @@ export async function waitForEmail(input: Input, extra: Extra, context: ToolCont
     let position = await source.seek({
       identity,
       notBefore,
-      after: storedPosition(cursors.get(source.key, identity)),
+      after: storedPosition(cursors.get(waitKey, identity)),
       signal,
       deadline: retryUntil(),
     });
@@ -116,13 +117,13 @@ export async function waitForEmail(input: Input, extra: Extra, context: ToolCont
     }
     const waitedMs = context.now() - started;
     if (newest === undefined) {
-      const stored = cursors.get(source.key, identity);
+      const stored = cursors.get(waitKey, identity);
       return toolResult(
         { found: false, cursor: stored?.cursor ?? null, waitedMs },
         `No matching email for ${identity} within ${input.timeoutSeconds}s. Call wait_for_email again to keep waiting; nothing is lost.`,
       );
     }
-    const committed = await cursors.commit(source.key, identity, source.positionOf(newest));
+    const committed = await cursors.commit(waitKey, identity, source.positionOf(newest));
     const email = digestEmail(newest);
     return toolResult({ found: true, email, cursor: committed.cursor, waitedMs }, describeEmail(email));
   } finally {
