@@ -1,11 +1,11 @@
 import type { Config } from "./config.js";
 import { CursorStore } from "./cursors/cursor-store.js";
-import { ensureInbox, type RunningInbox } from "./inbox/index.js";
+import type { RunningInbox } from "./inbox/index.js";
+import { LocalSource } from "./inbox/local-source.js";
 import type { Logger } from "./log.js";
 import type { ServerDeps } from "./server.js";
 import { createHostedSource } from "./sources/create-source.js";
 import { HttpClient } from "./sources/http-client.js";
-import { InboxbaseSource } from "./sources/inboxbase.js";
 
 export interface App {
   deps: ServerDeps;
@@ -24,20 +24,16 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   let inbox: Promise<RunningInbox> | undefined;
   let source: ServerDeps["source"];
   if (config.source === "local") {
-    inbox = ensureInbox({
+    const local = new LocalSource({
       stateDir: config.stateDir,
       smtpPort: config.smtpPort,
       httpPort: config.httpPort,
       token: config.token,
       log,
     });
+    inbox = local.inbox;
     inbox.catch((error: Error) => log.error(error.message));
-    source = new InboxbaseSource({
-      url: `http://127.0.0.1:${config.httpPort}`,
-      http,
-      kind: "local",
-      ready: inbox,
-    });
+    source = local;
   } else {
     source = createHostedSource(config, http);
   }

@@ -1,12 +1,33 @@
 import type { Logger } from "../log.js";
+import type { Retention } from "./log-index.js";
+
+export { ensureInbox } from "./ensure-inbox.js";
+export { startInbox } from "./start-inbox.js";
 
 export interface InboxOptions {
   stateDir: string;
+  /** 0 picks a free port; `RunningInbox.smtpPort` reports it. */
   smtpPort: number;
+  /** 0 picks a free port; `RunningInbox.httpUrl` reports it. */
   httpPort: number;
   /** Bearer token the HTTP side requires, if any. */
   token?: string | undefined;
   log: Logger;
+  /** Interface to listen on. Default 127.0.0.1: the inbox is for this machine only. */
+  host?: string;
+  /** Largest message accepted, bytes (default 10 MiB); larger gets an SMTP 552. */
+  maxMessageBytes?: number;
+  /** Recipients per message (default 100). */
+  maxRecipients?: number;
+  /** Events kept: newest per identity (default 10,000) and in all (default 100,000). */
+  retention?: Partial<Retention>;
+  /** Dead bytes in the log before it is compacted (default 16 MiB). */
+  compactMinBytes?: number;
+  /** Mails-dialect SSE connection window (default 25 s) and keepalive interval (default 2 s). */
+  mailsWindowMs?: number;
+  mailsKeepaliveMs?: number;
+  /** Molted-dialect SSE keepalive interval (default 15 s). */
+  moltedKeepaliveMs?: number;
 }
 
 export interface RunningInbox {
@@ -16,13 +37,4 @@ export interface RunningInbox {
   /** False when another process's inbox on these ports is being used. */
   owned: boolean;
   close(): Promise<void>;
-}
-
-/** PLACEHOLDER until the local inbox lands (issue 3). */
-export async function startInbox(_options: InboxOptions): Promise<RunningInbox> {
-  throw new Error("the local inbox is not built yet");
-}
-
-export async function ensureInbox(options: InboxOptions): Promise<RunningInbox> {
-  return startInbox(options);
 }

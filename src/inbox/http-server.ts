@@ -1,0 +1,130 @@
+import { timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Logger } from "../log.js";
+import type { EventLog } from "./event-log.js";
+import { HEALTH_SERVICE } from "./health.js";
+import { HttpError, identityParam, sendJson } from "./http-util.js";
+import { serveInboxbase } from "./inboxbase-route.js";
+import { serveMails } from "./mails-route.js";
+import { serveMolted } from "./molted-route.js";
+
+export interface InboxHttpOptions {
+  host: string;
+  port: number;
+  /** Bearer token every route but `/v1/health` requires, if set. */
+  token?: string | undefined;
+  log: Logger;
+  version: string;
+  /** Resolves once the log is open; requests wait for it (health included). */
+  ready: Promise<{ eventLog: EventLog; smtpPort: number }>;
+  mailsWindowMs: number;
+  mailsKeepaliveMs: number;
+  moltedKeepaliveMs: number;
+}
+
+export interface InboxHttp {
+  port: number;
+  close(): Promise<void>;
+}
+
+const EVENTS_PATH = /^\/v1\/identities\/([^/]+)\/events\/?$/;
+
+function authorized(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return true;
+  const header = req.headers.authorization ?? "";
+  const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7).trim() : "");
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: InboxHttpOptions): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://127.0.0.1");
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("allow", "GET");
+    throw new HttpError(405, `${req.method} is not supported; this inbox is read with GET`);
+  }
+  const { eventLog, smtpPort } = await options.ready;
+  if (url.pathname === "/v1/health") {
+    return sendJson(res, 200, {
+      ok: true,
+      service: HEALTH_SERVICE,
+      version: options.version,
+      smtpPort,
+      httpPort: (req.socket.localPort ?? options.port) as number,
+      pid: process.pid,
+      epoch: eventLog.epoch,
+    });
+  }
+  if (!authorized(req, options.token)) {
+    res.setHeader("www-authenticate", 'Bearer realm="mail-events-mcp-inbox"');
+    throw new HttpError(401, "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_TOKEN>");
+  }
+  const events = EVENTS_PATH.exec(url.pathname);
+  if (events) {
+    let handle: string;
+    try {
+      handle = decodeURIComponent(events[1] as string);
+    } catch {
+      throw new HttpError(400, "the identity in the path is not valid URL encoding");
+    }
+    return serveInboxbase(eventLog, identityParam(handle, "identity"), url.searchParams, res);
+  }
+  if (url.pathname === "/v1/events") {
+    return serveMails(eventLog, req, res, url.searchParams, {
+      windowMs: options.mailsWindowMs,
+      keepaliveMs: options.mailsKeepaliveMs,
+    });
+  }
+  if (url.pathname === "/v1/agent/events/stream") {
+    return serveMolted(eventLog, res, url.searchParams, { keepaliveMs: options.moltedKeepaliveMs });
+  }
+  throw new HttpError(
+    404,
+    `no route ${url.pathname}; try /v1/identities/{address}/events, /v1/events, /v1/agent/events/stream or /v1/health`,
+  );
+}
+
+/**
+ * The inbox's HTTP side on loopback: the inboxbase cursor endpoint, both SSE dialects and a
+ * health check a second process uses to recognise a running inbox. Every failure is a JSON
+ * `{ error }`; a handler that throws never takes the server down.
+ */
+export async function startInboxHttp(options: InboxHttpOptions): Promise<InboxHttp> {
+  const server: Server = createServer({
+    keepAliveTimeout: 65_000,
+    headersTimeout: 15_000,
+    requestTimeout: 15_000,
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    route(req, res, options).catch((error: unknown) => {
+      const status = error instanceof HttpError ? error.status : 500;
+      if (status === 500) options.log.error(`local inbox HTTP: ${(error as Error)?.stack ?? String(error)}`);
+      const message =
+        error instanceof HttpError ? error.message : "internal error in the local inbox; see its log";
+      if (!res.headersSent) sendJson(res, status, { error: message });
+      else if (!res.writableEnded) res.end();
+    });
+  });
+  server.on("clientError", (_error, socket) => {
+    if (socket.writable)
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\r\n{"error":"bad request"}');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

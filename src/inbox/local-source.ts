@@ -1,0 +1,110 @@
+import type { Dispatcher } from "undici";
+import { MailEventsError } from "../errors.js";
+import type { NormalizedEvent } from "../mail/event.js";
+import { type CallOptions, HttpClient } from "../sources/http-client.js";
+import { InboxbaseSource } from "../sources/inboxbase.js";
+import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "../sources/source.js";
+import { ensureInbox } from "./ensure-inbox.js";
+import type { InboxOptions, RunningInbox } from "./index.js";
+
+/** An HttpClient that, when the inbox stops answering, tries to run it here before the retry. */
+class TakeoverHttpClient extends HttpClient {
+  readonly #onDown: () => Promise<void>;
+
+  constructor(token: string | undefined, onDown: () => Promise<void>) {
+    super({ token, backoffMs: 50, maxBackoffMs: 1_000 });
+    this.#onDown = onDown;
+  }
+
+  override async open(url: URL, options: CallOptions): Promise<Dispatcher.ResponseData> {
+    try {
+      return await super.open(url, options);
+    } catch (error) {
+      if (error instanceof MailEventsError && error.code === "UPSTREAM_NETWORK") await this.#onDown();
+      throw error;
+    }
+  }
+}
+
+const at = (seq: number): Position => ({ cursor: seq, order: seq });
+
+/**
+ * The `local` source: the inboxbase client pointed at the embedded inbox, which it starts
+ * (or finds running in another process). When the process that ran the inbox goes away,
+ * the next request starts it here — the HTTP client's retry then lands on it — so a
+ * second MCP host keeps working after the first one quits.
+ */
+export class LocalSource implements Source {
+  readonly kind = "local" as const;
+  readonly key: string;
+  /** The inbox as first started or found; `app.close` closes it. */
+  readonly inbox: Promise<RunningInbox>;
+  readonly #options: InboxOptions;
+  readonly #http: HttpClient;
+  readonly #inner: Promise<InboxbaseSource>;
+  #current: Promise<RunningInbox>;
+  #takingOver: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: InboxOptions, start: (options: InboxOptions) => Promise<RunningInbox> = ensureInbox) {
+    this.#options = options;
+    // Same key as a hosted inboxbase client on this URL would use, so stored cursors carry over.
+    this.key = `local http://127.0.0.1:${options.httpPort}`;
+    this.inbox = start(options);
+    this.#current = this.inbox;
+    this.#http = new TakeoverHttpClient(options.token, () => this.#takeOver(start));
+    // With port 0 only the running inbox knows its URL.
+    this.#inner = this.inbox.then(
+      (inbox) => new InboxbaseSource({ url: inbox.httpUrl, http: this.#http, kind: "local" }),
+    );
+    this.#inner.catch(() => {}); // reported by the first request
+  }
+
+  async pull(request: PullRequest): Promise<Page> {
+    return (await this.#inner).pull(request);
+  }
+
+  async seek(request: SeekRequest): Promise<Position | null> {
+    return (await this.#inner).seek(request);
+  }
+
+  positionOf(event: NormalizedEvent): Position {
+    return at(event.seq ?? 0);
+  }
+
+  parseCursor(cursor: Cursor): Position {
+    const seq = typeof cursor === "number" ? cursor : Number(cursor);
+    if (!Number.isSafeInteger(seq) || seq < 0) {
+      throw new MailEventsError("INVALID_INPUT", `since must be a whole number ≥ 0 for local, got ${cursor}`);
+    }
+    return at(seq);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#takingOver;
+    await this.#http.close();
+    const current = await this.#current.catch(() => undefined);
+    await current?.close();
+  }
+
+  /** Runs once however many requests fail together; a peer that wins the race is used instead. */
+  #takeOver(start: (options: InboxOptions) => Promise<RunningInbox>): Promise<void> {
+    this.#takingOver ??= (async () => {
+      const current = await this.#current.catch(() => undefined);
+      if (this.#closed || current?.owned || this.#options.httpPort === 0) return;
+      try {
+        const next = await start(this.#options);
+        this.#current = Promise.resolve(next);
+        if (next.owned)
+          this.#options.log.info("local inbox: the process that ran it is gone; running it here now");
+      } catch (error) {
+        this.#options.log.warn(`local inbox: could not take over: ${(error as Error).message}`);
+      }
+    })().finally(() => {
+      this.#takingOver = undefined;
+    });
+    return this.#takingOver;
+  }
+}
