@@ -1,0 +1,110 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import nodemailer from "nodemailer";
+import { ROOT, SERVER_ENTRY } from "../lib/mcp-child.mjs";
+import { median, withTimeout } from "../lib/stats.mjs";
+
+/** Starts `mail-events-mcp inbox` on free ports; resolves with its addresses from stdout. */
+async function startInbox(stateDir) {
+  const child = spawn(process.execPath, [SERVER_ENTRY, "inbox"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      MAIL_EVENTS_STATE_DIR: stateDir,
+      MAIL_EVENTS_SMTP_PORT: "0",
+      MAIL_EVENTS_HTTP_PORT: "0",
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr = (stderr + chunk).slice(-2000);
+  });
+  const ready = new Promise((resolve, reject) => {
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+      const line = stdout.split("\n").find((l) => l.startsWith("{"));
+      if (line) resolve(JSON.parse(line));
+    });
+    child.on("exit", (code) =>
+      reject(new Error(`inbox exited with ${code}: ${stderr.trim().split("\n").at(-1)}`)),
+    );
+  });
+  const addresses = await withTimeout(ready, 15_000, "the inbox to start");
+  const url = new URL(addresses.smtp);
+  return { child, smtpPort: Number(url.port), http: addresses.http };
+}
+
+async function countEvents(http, identity) {
+  let since = 0;
+  let count = 0;
+  for (let page = 0; page < 1000; page++) {
+    const response = await fetch(
+      `${http}/v1/identities/${encodeURIComponent(identity)}/events?since=${since}&limit=200&timeoutMs=0`,
+    );
+    if (response.status === 404) return count;
+    const body = await response.json();
+    count += body.events.length;
+    since = body.cursor;
+    if (!body.hasMore) break;
+  }
+  return count;
+}
+
+/**
+ * SMTP → durable log throughput: a pooled nodemailer transport pushes `messages` small
+ * emails; the clock stops when the last one is accepted (250). Then the inbox is killed
+ * with SIGKILL, restarted on the same state directory, and every accepted message must be
+ * in its log: acceptance was durable.
+ */
+export async function measureIngest({ stateDir, messages = 1000, reps = 3, connections = 8 }) {
+  const rates = [];
+  const survived = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const dir = join(stateDir, `ingest-${rep}`);
+    const inbox = await startInbox(dir);
+    const identity = `ingest${rep}@bench.test`;
+    const transport = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port: inbox.smtpPort,
+      secure: false,
+      ignoreTLS: true,
+      pool: true,
+      maxConnections: connections,
+      maxMessages: Number.POSITIVE_INFINITY,
+    });
+    let accepted = 0;
+    try {
+      const t0 = performance.now();
+      const sends = Array.from({ length: messages }, (_, i) =>
+        transport
+          .sendMail({
+            from: "shop@bench.test",
+            to: identity,
+            subject: `Your code is ${100_000 + i}`,
+            text: `Hello,\n\nyour one-time code is ${100_000 + i}. It expires in 10 minutes.\n`,
+          })
+          .then(() => {
+            accepted++;
+          }),
+      );
+      await withTimeout(Promise.all(sends), 120_000, "SMTP ingest");
+      rates.push(accepted / ((performance.now() - t0) / 1000));
+    } finally {
+      transport.close();
+      inbox.child.kill("SIGKILL");
+      await once(inbox.child, "exit").catch(() => {});
+    }
+    const again = await startInbox(dir);
+    try {
+      survived.push((await countEvents(again.http, identity)) / accepted);
+    } finally {
+      again.child.kill("SIGTERM");
+      await once(again.child, "exit").catch(() => {});
+    }
+  }
+  return { rate: median(rates), rates, survivedAll: survived.every((s) => s === 1), survived };
+}

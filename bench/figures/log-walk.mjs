@@ -1,0 +1,77 @@
+import { performance } from "node:perf_hooks";
+import { callOk, connectChild, SERVER_ENTRY, serverEnv } from "../lib/mcp-child.mjs";
+import { median, withTimeout } from "../lib/stats.mjs";
+
+const DAY = 86_400_000;
+
+/** A 100k-event log of day-old received emails, shared (by reference) between identities. */
+export function bigLog(fake, events) {
+  const start = Date.now() - DAY;
+  const log = fake.fill("big-log@bench.test", events, (i) => start + i);
+  fake.warm(log);
+  return log;
+}
+
+/** pull_events (limit 200, committing) from the start of a 100k-event log to its end. */
+export async function measurePullWalk({ fake, stateDir, log, reps = 3 }) {
+  const child = await connectChild({ args: [SERVER_ENTRY], env: serverEnv(fake.url, stateDir) });
+  const rates = [];
+  const seconds = [];
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const identity = `walk${rep}@bench.test`;
+      fake.share(identity, log);
+      const maxPages = Math.ceil(log.length / 200) + 10;
+      let count = 0;
+      let lastSeq = 0;
+      const t0 = performance.now();
+      for (let page = 0; page < maxPages; page++) {
+        const out = await callOk(child.client, "pull_events", { identity, limit: 200 });
+        for (const event of out.events) {
+          if (event.seq !== lastSeq + 1) throw new Error(`walk skipped from ${lastSeq} to ${event.seq}`);
+          lastSeq = event.seq;
+        }
+        count += out.events.length;
+        if (!out.hasMore) break;
+      }
+      const elapsed = (performance.now() - t0) / 1000;
+      if (count !== log.length) throw new Error(`walk saw ${count} of ${log.length} events`);
+      rates.push(count / elapsed);
+      seconds.push(elapsed);
+    }
+  } finally {
+    await child.close();
+  }
+  return { rate: median(rates), seconds: median(seconds), rates };
+}
+
+/**
+ * The first wait_for_email on an identity with no stored cursor whose log holds 100k
+ * day-old emails: requests the fake receives until a fresh email, appended once the wait
+ * is long-polling, comes back.
+ */
+export async function measureFirstWait({ fake, stateDir, log, reps = 3 }) {
+  const child = await connectChild({ args: [SERVER_ENTRY], env: serverEnv(fake.url, stateDir) });
+  const requests = [];
+  const ms = [];
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const identity = `first${rep}@bench.test`;
+      fake.share(identity, log.slice());
+      const before = fake.requestsFor(identity);
+      const t0 = performance.now();
+      const pending = callOk(child.client, "wait_for_email", { identity, timeoutSeconds: 20 });
+      await withTimeout(fake.whenParked(identity), 20_000, "the first wait to reach the live end");
+      const seekMs = performance.now() - t0;
+      fake.email(identity, { subject: "Your code is 654321" });
+      const result = await withTimeout(pending, 20_000, "first wait");
+      if (!result.found || !result.email.codes.includes("654321"))
+        throw new Error("first wait got the wrong email");
+      requests.push(fake.requestsFor(identity) - before);
+      ms.push(seekMs);
+    }
+  } finally {
+    await child.close();
+  }
+  return { requests: Math.max(...requests), all: requests, seekMs: median(ms) };
+}
