@@ -1,20 +1,222 @@
-/** Digits (4–10) near a code keyword. A first cut; see test/codes.test.ts for what it must find. */
-const KEYWORD =
-  /(code|verification|verify|otp|pin|passcode|one[- ]time|验证码|認証コード|인증 코드|código|codigo|bestätigungscode|код)/i;
-const CANDIDATE = /(?<![\w-])([A-Z0-9]{2,5}[- ]?[A-Z0-9]{2,5})(?![\w-])/g;
+import { codeShape, type Shape } from "./code-shape.js";
+import { classifyWord, PROMO, QUALIFIER_NEAR, type WordKind } from "./code-words.js";
+import { analyzeHtml } from "./html.js";
 
-export function extractCodes(parts: { subject?: string | undefined; text?: string | undefined }): string[] {
-  const found = new Set<string>();
-  for (const source of [parts.subject, parts.text]) {
-    if (!source) continue;
-    for (const line of source.split(/\n/)) {
-      if (!KEYWORD.test(line)) continue;
-      for (const m of line.matchAll(CANDIDATE)) {
-        const raw = m[1] ?? "";
-        const compact = raw.replace(/[- ]/g, "");
-        if (compact.length >= 4 && compact.length <= 10 && /\d/.test(compact)) found.add(raw);
-      }
+/** Codes sit near the top of an email; scanning further only invites decoys and slowness. */
+export const MAX_SCAN_CHARS = 200_000;
+/** Candidates weighed per text: beyond this a text is not a one-time-code email. */
+const MAX_CANDIDATES = 2_000;
+const MAX_CODES = 5;
+
+/** One code found in an email. */
+export interface CodeMatch {
+  /** Normalized: separators removed (what an agent types). */
+  code: string;
+  /** As the email shows it (after Unicode compatibility normalisation), e.g. `482-193`. */
+  shown: string;
+  /** Higher is more certain; only the order is meaningful. */
+  score: number;
+}
+
+/** The texts one email offers; each is scanned separately. */
+export interface CodeSources {
+  subject?: string | undefined;
+  /** Plain-text body and/or the HTML body reduced to text. */
+  bodies?: (string | undefined)[];
+  /** Short texts the HTML sets large, bold or monospace. */
+  prominent?: string[];
+}
+
+// A run of up to six upper-case/digit groups joined by single spaces or hyphens, not glued
+// to a word, a currency sign, a '#' colour, a URL or a decimal. Every quantifier is bounded,
+// so a failed match costs a constant number of steps per start position: linear overall.
+// Latin, Greek and Cyrillic letters glue to a code; CJK does not ("验证码是482193").
+const GLUE = "A-Za-z0-9_\\u00c0-\\u024f\\u0370-\\u03ff\\u0400-\\u04ff";
+const RUN = new RegExp(
+  `(?<![${GLUE}#$€£¥₩₹₽+@\\\\=&%©®§~*]|[0-9][.,:/]|[A-Za-z0-9][-/]|:/)` +
+    "[A-Z0-9]{1,12}(?:(?:[ \\u00a0\\u2009\\u202f]|[-\\u2010\\u2011\\u2013])[A-Z0-9]{1,12}){0,5}" +
+    // A comma glues only as a thousands separator ("1,234") or a decimal before a currency.
+    `(?![${GLUE}]|[.:/-][A-Za-z0-9]|,\\d{3}(?!\\d)|,\\d{1,2}\\s?(?:€|EUR|zł|TL|kr|₽)|\\s?[%€$£¥])`,
+  "g",
+);
+const WORD = /[\p{L}\p{M}]+|\p{N}+/gu;
+
+interface Token {
+  text: string;
+  kind: WordKind | "number";
+}
+
+/** Words of a short window, each classified with its neighbours in view. */
+function tokens(window: string): Token[] {
+  const words = [...window.matchAll(WORD)].map((m) => m[0]);
+  return words.map((text, i) => {
+    if (/^\p{N}+$/u.test(text)) return { text, kind: "number" as const };
+    const at = (j: number) => (words[j] ?? "").toLowerCase();
+    return { text, kind: classifyWord(text, at(i - 1), at(i + 1), at(i + 2)) };
+  });
+}
+
+interface Link {
+  strength: number;
+  tight: boolean;
+  distance: number;
+}
+
+const strengthOf = (token: Token, around: string): number =>
+  token.kind === "qualifier"
+    ? 1
+    : QUALIFIER_NEAR.test(around) || /[\p{sc=Han}\p{sc=Hangul}]/u.test(token.text)
+      ? 3
+      : 2;
+
+/** Walks back from a candidate to the keyword that introduces it on the same line. */
+function keywordBefore(before: string): Link | "decoy" | undefined {
+  const list = tokens(before).reverse();
+  let owned = false; // a number in between owns the decoy before it ("order 5521 is 482193")
+  let significant = 0;
+  for (const [i, token] of list.entries()) {
+    if (i > 12) break;
+    if (token.kind === "keyword" || token.kind === "qualifier") {
+      // "código de verificación es …": the noun just before the qualifier decides.
+      const noun = [list[i + 1], list[i + 2]].find((t) => t?.kind === "keyword") ?? token;
+      const around = list
+        .slice(Math.max(0, i - 4), i + 5)
+        .map((t) => t.text)
+        .join(" ");
+      return { strength: strengthOf(noun, around), tight: significant === 0, distance: i };
     }
+    if (token.kind === "connector") continue;
+    if (token.kind === "number") owned = true;
+    else if ((token.kind === "decoy" || token.kind === "month" || token.kind === "unit") && !owned)
+      return "decoy";
+    significant++;
   }
-  return [...found];
+  return undefined;
+}
+
+/** "482193 is your verification code": a keyword just after the candidate. */
+function keywordAfter(after: string): Link | "decoy" | undefined {
+  const list = tokens(after);
+  if (list[0]?.kind === "unit" || list[0]?.kind === "month") return "decoy";
+  let significant = 0;
+  for (const [i, token] of list.entries()) {
+    if (i > 6) break;
+    if (token.kind === "keyword" || token.kind === "qualifier") {
+      // "… your Google verification code": the noun right after the qualifier decides.
+      const noun = [list[i + 1], list[i + 2]].find((t) => t?.kind === "keyword") ?? token;
+      const around = list
+        .slice(Math.max(0, i - 3), i + 3)
+        .map((t) => t.text)
+        .join(" ");
+      return { strength: strengthOf(noun, around), tight: significant === 0, distance: i };
+    }
+    if (token.kind === "decoy" || token.kind === "number") return undefined;
+    if (token.kind !== "connector") significant++;
+  }
+  return undefined;
+}
+
+/** A keyword in the few lines above a code that stands alone on its line. */
+function keywordAbove(text: string, lineStart: number): Link | undefined {
+  const above = text
+    .slice(Math.max(0, lineStart - 400), lineStart)
+    .split("\n")
+    .reverse();
+  let seen = 0;
+  for (const line of above) {
+    if (line.trim() === "") continue;
+    if (++seen > 3) break;
+    const list = tokens(line);
+    const last = [...list].reverse().find((t) => t.kind !== "connector" && t.kind !== "other");
+    if (last === undefined) continue;
+    if (last.kind === "keyword" || last.kind === "qualifier")
+      return { strength: strengthOf(last, line), tight: false, distance: seen * 3 };
+    return undefined;
+  }
+  return undefined;
+}
+
+const isStandalone = (line: string, shown: string): boolean =>
+  line.length <= shown.length + 24 &&
+  line.replace(/^[\s:：>*•|"'“”«»([\]]+|[\s.:!"'“”«»)\]|]+$/gu, "") === shown;
+
+const compactOf = (s: string) => s.replace(/[^A-Z0-9]/g, "");
+
+/** Scores every code candidate in one text; `bonus` favours the subject. */
+function scan(text: string, bonus: number, prominent: Set<string>, found: Map<string, CodeMatch>): void {
+  const body = text.slice(0, MAX_SCAN_CHARS).normalize("NFKC");
+  let seen = 0;
+  for (const run of body.matchAll(RUN)) {
+    if (++seen > MAX_CANDIDATES) break;
+    for (const shape of codeShape(run[0], run.index)) consider(body, shape, bonus, prominent, found);
+  }
+}
+
+function consider(
+  body: string,
+  shape: Shape,
+  bonus: number,
+  prominent: Set<string>,
+  found: Map<string, CodeMatch>,
+): void {
+  const { start, end, shown } = shape;
+  // Line bounds looked up within a window: a megabyte without newlines must stay linear.
+  const from = Math.max(0, start - 400);
+  const lineStart = from + body.slice(from, start).lastIndexOf("\n") + 1;
+  const lineEndAt = body.slice(end, end + 400).indexOf("\n");
+  const lineEnd = lineEndAt === -1 ? Math.min(body.length, end + 400) : end + lineEndAt;
+  const line = body.slice(lineStart, lineEnd);
+  if (PROMO.test(line.length > 300 ? body.slice(Math.max(lineStart, start - 150), end + 150) : line)) return;
+  const before = keywordBefore(body.slice(Math.max(lineStart, start - 120), start));
+  const after = keywordAfter(body.slice(end, Math.min(lineEnd, end + 60)));
+  if (before === "decoy" || after === "decoy") return;
+  const standalone = isStandalone(line, shown);
+  const isProminent = prominent.has(compactOf(shown));
+  const link = before ?? after ?? (standalone || isProminent ? keywordAbove(body, lineStart) : undefined);
+  if (link === undefined) return;
+  const framed = standalone || isProminent;
+  if (link.strength === 1 && !link.tight && !framed) return;
+  if (shape.needsTight && !link.tight) return;
+  const score =
+    link.strength * 10 +
+    (link.tight ? 8 : 0) +
+    (standalone ? 6 : 0) +
+    (isProminent ? 6 : 0) +
+    bonus +
+    (shape.code.length === 6 && /^\d+$/.test(shape.code) ? 2 : 0) -
+    link.distance / 4;
+  const previous = found.get(shape.code);
+  if (previous === undefined || previous.score < score)
+    found.set(shape.code, { code: shape.code, shown, score });
+}
+
+/** All one-time codes in an email, best first (at most five). */
+export function findCodes(sources: CodeSources): CodeMatch[] {
+  const prominent = new Set<string>();
+  for (const text of sources.prominent ?? []) {
+    const compact = compactOf(text.normalize("NFKC"));
+    if (compact.length >= 4 && compact.length <= 10) prominent.add(compact);
+  }
+  const found = new Map<string, CodeMatch>();
+  if (sources.subject) scan(sources.subject, 4, prominent, found);
+  for (const body of sources.bodies ?? []) if (body) scan(body, 0, prominent, found);
+  return [...found.values()].sort((a, b) => b.score - a.score).slice(0, MAX_CODES);
+}
+
+/**
+ * One-time codes (4–10 digits, or upper-case letters with digits; `123 456`, `482-193`,
+ * `K7Q-92X`) introduced by a code keyword in any of the languages in `code-words.ts`, from
+ * the subject, the text body and the HTML body. Returns normalized codes, best first.
+ */
+export function extractCodes(parts: {
+  subject?: string | undefined;
+  text?: string | undefined;
+  html?: string | undefined;
+}): string[] {
+  const html = parts.html ? analyzeHtml(parts.html) : undefined;
+  return findCodes({
+    subject: parts.subject,
+    bodies: [parts.text, html?.text],
+    prominent: html?.prominent ?? [],
+  }).map((m) => m.code);
 }

@@ -1,0 +1,222 @@
+import { compile } from "html-to-text";
+
+/** Longest HTML we parse; beyond this a body is cut before parsing (1 MB of text is plenty). */
+export const MAX_HTML_CHARS = 2_000_000;
+/** Anchors recorded per email; a newsletter has dozens, an attack could have millions. */
+const MAX_ANCHORS = 300;
+/** Prominent strings recorded per email; only short ones can be codes. */
+const MAX_PROMINENT = 100;
+const MAX_PROMINENT_CHARS = 40;
+
+/** One `<a href>` with the text a reader sees on it. */
+export interface Anchor {
+  href: string;
+  text: string;
+  /** The anchor shows only an image of at most 1×1 pixel (a tracking pixel). */
+  pixel: boolean;
+}
+
+/** What one parse of an HTML body yields. */
+export interface HtmlAnalysis {
+  /** Readable text: scripts, styles and hidden preheaders dropped; tables linearised. */
+  text: string;
+  /** Anchors in document order. */
+  anchors: Anchor[];
+  /** Short texts set in large, bold or monospace type (where senders put a code). */
+  prominent: string[];
+}
+
+interface Collector {
+  anchors: Anchor[];
+  prominent: string[];
+}
+
+// html-to-text hands formatters domhandler nodes; only these fields are read.
+interface DomNode {
+  type: string;
+  name?: string;
+  data?: string;
+  attribs?: Record<string, string>;
+  children?: DomNode[];
+}
+interface Builder {
+  metadata: Collector | undefined;
+  openBlock(options: { leadingLineBreaks: number }): void;
+  closeBlock(options: { trailingLineBreaks: number }): void;
+  addInline(text: string, options?: { noWordTransform?: boolean }): void;
+}
+type Walk = (nodes: DomNode[] | undefined, builder: Builder) => void;
+type FormatOptions = { leadingLineBreaks?: number; trailingLineBreaks?: number };
+
+// Styles that hide preheaders and tracking blocks from the human reader; an agent should not
+// see what the human cannot (that is where prompt-injection text would hide, too).
+const HIDDEN_STYLE =
+  /display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all|max-height\s*:\s*0(?![.\d])|opacity\s*:\s*0(?![.\d]*[1-9])|font-size\s*:\s*[01](?:px|pt)?\s*(?:;|$|!)/i;
+const PROMINENT_TAGS = new Set(["b", "strong", "code", "kbd", "samp", "tt", "pre", "h1", "h2", "h3", "h4"]);
+const PROMINENT_STYLE =
+  /font-size\s*:\s*(?:(?:1[89]|[2-9]\d|\d{3})(?:\.\d+)?px|(?:1[4-9]|[2-9]\d)(?:\.\d+)?pt|(?:1\.[3-9]|[2-9](?:\.\d+)?)(?:em|rem)|x+-?large|large)|font-weight\s*:\s*(?:bold|bolder|[6-9]00)|font-family\s*:[^;]{0,80}(?:mono|courier|consolas|menlo)|letter-spacing\s*:\s*(?:[1-9]|0?\.[2-9])/i;
+
+const isHidden = (elem: DomNode): boolean => {
+  const attribs = elem.attribs;
+  if (!attribs) return false;
+  if (attribs.hidden !== undefined) return true;
+  const style = attribs.style;
+  return style !== undefined && style.length < 2_000 && HIDDEN_STYLE.test(style);
+};
+
+const isProminent = (elem: DomNode): boolean => {
+  if (elem.name !== undefined && PROMINENT_TAGS.has(elem.name)) return true;
+  const style = elem.attribs?.style;
+  return style !== undefined && style.length < 2_000 && PROMINENT_STYLE.test(style);
+};
+
+/** The visible text inside a node, bounded: we only want short strings. */
+function innerText(nodes: DomNode[] | undefined, limit: number, depth = 0): string {
+  let out = "";
+  for (const node of nodes ?? []) {
+    if (out.length > limit || depth > 20) break;
+    if (node.type === "text") out += node.data ?? "";
+    else if (node.type === "tag" && !isHidden(node))
+      out += innerText(node.children, limit - out.length, depth + 1);
+  }
+  return out;
+}
+
+function notice(elem: DomNode, builder: Builder): void {
+  const collector = builder.metadata;
+  if (!collector || collector.prominent.length >= MAX_PROMINENT || !isProminent(elem)) return;
+  const text = innerText(elem.children, MAX_PROMINENT_CHARS).replace(/\s+/g, " ").trim();
+  if (text !== "" && text.length <= MAX_PROMINENT_CHARS) collector.prominent.push(text);
+}
+
+function block(elem: DomNode, walk: Walk, builder: Builder, options: FormatOptions): void {
+  if (isHidden(elem)) return;
+  notice(elem, builder);
+  builder.openBlock({ leadingLineBreaks: options.leadingLineBreaks ?? 1 });
+  walk(elem.children, builder);
+  builder.closeBlock({ trailingLineBreaks: options.trailingLineBreaks ?? 1 });
+}
+
+function inline(elem: DomNode, walk: Walk, builder: Builder): void {
+  if (isHidden(elem)) return;
+  notice(elem, builder);
+  walk(elem.children, builder);
+}
+
+const isPixelImage = (node: DomNode): boolean => {
+  const { width, height, style } = node.attribs ?? {};
+  const tiny = (v: string | undefined) => v !== undefined && /^\s*[01](?:px)?\s*$/.test(v);
+  return (tiny(width) && tiny(height)) || (style !== undefined && /width\s*:\s*[01]px/i.test(style));
+};
+
+function onlyPixels(nodes: DomNode[] | undefined): boolean {
+  let images = 0;
+  for (const node of nodes ?? []) {
+    if (node.type === "text" && (node.data ?? "").trim() !== "") return false;
+    if (node.type !== "tag") continue;
+    if (node.name === "img") {
+      if (!isPixelImage(node)) return false;
+      images++;
+    } else if (!onlyPixels(node.children)) return false;
+  }
+  return images > 0;
+}
+
+/**
+ * Anchors are recorded with their text and shown as text only: links are listed separately
+ * (ranked, tracking stripped), and long tracking URLs would eat the agent's text budget.
+ */
+function anchor(elem: DomNode, walk: Walk, builder: Builder): void {
+  if (isHidden(elem)) return;
+  notice(elem, builder);
+  const href = elem.attribs?.href?.trim();
+  const collector = builder.metadata;
+  if (href && collector && collector.anchors.length < MAX_ANCHORS) {
+    const text = innerText(elem.children, 200).replace(/\s+/g, " ").trim();
+    const alt = text === "" ? (firstAlt(elem.children) ?? "") : text;
+    collector.anchors.push({ href, text: alt, pixel: onlyPixels(elem.children) });
+  }
+  walk(elem.children, builder);
+}
+
+function firstAlt(nodes: DomNode[] | undefined, depth = 0): string | undefined {
+  for (const node of nodes ?? []) {
+    if (depth > 10) return undefined;
+    if (node.name === "img" && node.attribs?.alt) return node.attribs.alt.trim();
+    const inner = firstAlt(node.children, depth + 1);
+    if (inner) return inner;
+  }
+  return undefined;
+}
+
+const blockTags = ["div", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "li", "ul", "ol"];
+const headingTags = ["h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer", "center"];
+
+// Compiled once: html-to-text builds its selector decision tree here, not per email.
+// The typings lag the library: the compiled function takes per-call metadata (our collector).
+const convert = compile({
+  wordwrap: false,
+  decodeEntities: true,
+  limits: { maxInputLength: MAX_HTML_CHARS, maxDepth: 200, maxChildNodes: 5_000, ellipsis: "…" },
+  formatters: { mailBlock: block, mailInline: inline, mailAnchor: anchor } as never,
+  selectors: [
+    { selector: "*", format: "mailInline" },
+    { selector: "a", format: "mailAnchor" },
+    { selector: "img", format: "skip" },
+    ...["head", "style", "script", "title", "noscript", "template", "svg", "object", "iframe"].map(
+      (selector) => ({
+        selector,
+        format: "skip",
+      }),
+    ),
+    ...blockTags.map((selector) => ({ selector, format: "mailBlock" })),
+    ...headingTags.map((selector) => ({
+      selector,
+      format: "mailBlock",
+      options: { leadingLineBreaks: 2, trailingLineBreaks: 2 },
+    })),
+    { selector: "p", format: "mailBlock", options: { leadingLineBreaks: 2, trailingLineBreaks: 2 } },
+    { selector: "br", format: "lineBreak" },
+    { selector: "hr", format: "horizontalLine", options: { length: 20 } },
+    { selector: "pre", format: "pre" },
+  ],
+}) as unknown as (html: string, metadata: Collector) => string;
+
+/** Parses an HTML body once into readable text, its anchors and its prominent short texts. */
+export function analyzeHtml(html: string): HtmlAnalysis {
+  const collector: Collector = { anchors: [], prominent: [] };
+  let text: string;
+  try {
+    text = convert(html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html, collector);
+  } catch {
+    // The parser is forgiving; this only guards against a formatter edge case. Fall back to
+    // tag stripping so a strange email still yields something.
+    text = html.slice(0, MAX_HTML_CHARS).replace(/<[^<>]{0,2000}>/g, " ");
+  }
+  return { text: tidy(text), ...collector };
+}
+
+/** Collapses the blank lines and trailing spaces layout tables leave behind. */
+export function tidy(text: string): string {
+  // Line by line rather than /[ \t]+\n/g: that pattern is quadratic on a long run of spaces.
+  return text
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}
+
+const analyses = new WeakMap<object, { html: string; analysis: HtmlAnalysis }>();
+
+/**
+ * `analyzeHtml`, remembered per owning object (an event's email): a wait filters an email
+ * by its HTML text and then digests it, and should parse it once.
+ */
+export function analyzeHtmlOf(owner: object, html: string): HtmlAnalysis {
+  const hit = analyses.get(owner);
+  if (hit !== undefined && hit.html === html) return hit.analysis;
+  const analysis = analyzeHtml(html);
+  analyses.set(owner, { html, analysis });
+  return analysis;
+}
