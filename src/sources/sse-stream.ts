@@ -292,8 +292,8 @@ export class SseStream {
     let data: unknown;
     try {
       data = JSON.parse(message.data);
-    } catch (error) {
-      data = error;
+    } catch {
+      data = undefined;
     }
     if (!isRecord(data)) {
       // One bad frame must not cost the events behind it.

@@ -1,0 +1,229 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Logger } from "../src/log.js";
+import type { NormalizedEvent } from "../src/mail/event.js";
+import { HttpClient } from "../src/sources/http-client.js";
+import { MailsSource } from "../src/sources/mails.js";
+import type { Position, PullRequest } from "../src/sources/source.js";
+import { FakeMails, type FakeMailsOptions } from "./fakes/sse-mails.js";
+
+const BOX = "agent@mails.test";
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(options: FakeMailsOptions = {}, log?: Logger) {
+  const fake = await new FakeMails({ token: "secret", ...options }).start();
+  const http = new HttpClient({ token: "secret", slackMs: 1_000, backoffMs: 10, maxBackoffMs: 50 });
+  const make = () =>
+    new MailsSource({
+      url: fake.url,
+      http,
+      ...(log ? { log } : {}),
+      tuning: { backoffMs: 10, maxBackoffMs: 50 },
+    });
+  const source = make();
+  cleanups.push(async () => {
+    await source.close();
+    await http.close();
+    await fake.close();
+  });
+  return { fake, http, source, make };
+}
+
+const pullReq = (since: Position | null, extra: Partial<PullRequest> = {}): PullRequest => ({
+  identity: BOX,
+  since,
+  types: [],
+  limit: 50,
+  timeoutMs: 200,
+  signal: new AbortController().signal,
+  ...extra,
+});
+
+/** Pulls until `count` events arrived or `ms` passed; returns them and the last position. */
+async function drain(
+  source: MailsSource,
+  count: number,
+  since: Position | null,
+  extra: Partial<PullRequest> = {},
+  ms = 10_000,
+) {
+  const events: NormalizedEvent[] = [];
+  let position = since;
+  const end = Date.now() + ms;
+  for (let i = 0; i < 1_000 && events.length < count && Date.now() < end; i++) {
+    const page = await source.pull(pullReq(position, extra));
+    events.push(...page.events);
+    position = page.position ?? position;
+  }
+  return { events, position };
+}
+
+const subjects = (events: NormalizedEvent[]) => events.map((e) => e.email?.subject);
+
+describe("mails source", () => {
+  for (const ids of [true, false]) {
+    it(`loses and repeats nothing across 50 forced reconnects (${ids ? "Last-Event-ID" : "since=received_at"})`, async () => {
+      // Without ids a resume replays the whole last second, so the server must close by time
+      // (as mails does), not after a number of events.
+      const { fake, source } = await setup(
+        ids
+          ? { ids, closeAfterEvents: 2, splitFrames: true, windowMs: 300 }
+          : { ids, splitFrames: true, windowMs: 25 },
+      );
+      const start = await source.seek({
+        identity: BOX,
+        notBefore: Date.now() - 1_000,
+        after: null,
+        signal: new AbortController().signal,
+      });
+      const producing = (async () => {
+        for (let i = 1; i <= 100; i++) {
+          fake.add(BOX, { subject: `n${i}` });
+          await sleep(ids ? 1 : 15);
+        }
+      })();
+      const { events } = await drain(source, 100, start, { limit: 7 });
+      await producing;
+      expect(subjects(events)).toEqual(Array.from({ length: 100 }, (_, i) => `n${i + 1}`));
+      expect(fake.connections.length).toBeGreaterThanOrEqual(50);
+      const resumed = fake.connections.slice(1);
+      if (ids) expect(resumed.every((c) => typeof c.headers["last-event-id"] === "string")).toBe(true);
+      else expect(resumed.every((c) => c.url.searchParams.get("since") !== null)).toBe(true);
+    });
+  }
+
+  it("keeps waiting across the server's bounded connections until the window ends", async () => {
+    const { fake, source } = await setup({ windowMs: 150, keepaliveMs: 20 });
+    setTimeout(() => fake.add(BOX, { subject: "late" }), 500);
+    const started = Date.now();
+    const page = await source.pull(pullReq(null, { timeoutMs: 3_000 }));
+    expect(subjects(page.events)).toEqual(["late"]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(fake.connections.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("returns what is waiting at once with timeoutMs 0, and an empty page when nothing is", async () => {
+    const { fake, source } = await setup({ windowMs: 5_000 });
+    const from = source.parseCursor(0);
+    for (let i = 0; i < 5; i++) fake.add(BOX, { subject: `b${i}` });
+    let started = Date.now();
+    const page = await source.pull(pullReq(from, { timeoutMs: 0, limit: 3 }));
+    expect(subjects(page.events)).toEqual(["b0", "b1", "b2"]);
+    expect(page.hasMore).toBe(true);
+    const rest = await source.pull(pullReq(page.position, { timeoutMs: 0 }));
+    expect(subjects(rest.events)).toEqual(["b3", "b4"]);
+    started = Date.now();
+    const empty = await source.pull(pullReq(rest.position, { timeoutMs: 0 }));
+    expect(empty.events).toEqual([]);
+    expect(empty.hasMore).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    // The three pulls continued one stream: one connection.
+    expect(fake.connections.length).toBe(1);
+  });
+
+  it("drops replayed ids after a restart, from the stored position alone", async () => {
+    const { fake, source, make } = await setup({ ids: false, windowMs: 300 });
+    const t = Date.now();
+    // Same second: a since=received_at resume replays all three.
+    for (const s of ["a", "b", "c"]) fake.add(BOX, { subject: s }, "message.received", t);
+    const first = await drain(source, 2, source.parseCursor(t - 5_000), { limit: 2 });
+    expect(subjects(first.events)).toEqual(["a", "b"]);
+    await source.close();
+    const stored = JSON.parse(JSON.stringify(first.position)) as Position;
+    const restarted = make();
+    cleanups.push(() => restarted.close());
+    const rest = await drain(restarted, 1, stored);
+    expect(subjects(rest.events)).toEqual(["c"]);
+    const again = await restarted.pull(pullReq(rest.position, { timeoutMs: 100 }));
+    expect(again.events).toEqual([]);
+  });
+
+  it("filters types upstream, and by wildcard locally", async () => {
+    const { fake, source } = await setup({ windowMs: 2_000 });
+    const from = source.parseCursor(0);
+    fake.add(BOX, { subject: "r1" }, "message.received");
+    fake.add(BOX, { subject: "s1" }, "message.sent");
+    fake.add(BOX, { subject: "b1" }, "message.bounced");
+    const exact = await source.pull(pullReq(from, { types: ["message.bounced"], timeoutMs: 0 }));
+    expect(subjects(exact.events)).toEqual(["b1"]);
+    expect(fake.connections.at(-1)?.url.searchParams.get("types")).toBe("message.bounced");
+    const wild = await source.pull(pullReq(from, { types: ["message.s*", "message.bounced"], timeoutMs: 0 }));
+    expect(subjects(wild.events)).toEqual(["s1", "b1"]);
+    expect(fake.connections.at(-1)?.url.searchParams.get("types")).toBeNull();
+  });
+
+  it("normalizes the documented frame", async () => {
+    const { fake, source } = await setup();
+    const from = source.parseCursor(0);
+    fake.add(BOX, { subject: "Your code is 847293", labels: ["code"], has_attachments: true });
+    const [event] = (await source.pull(pullReq(from, { timeoutMs: 0 }))).events;
+    expect(event).toMatchObject({
+      id: "evt_1",
+      type: "message.received",
+      identity: BOX,
+      email: {
+        from: "sender@shop.test",
+        to: [BOX],
+        subject: "Your code is 847293",
+        messageId: "em_1",
+        threadId: "th_1",
+        labels: ["code"],
+        hasAttachments: true,
+      },
+      data: { email_id: "em_1", mailbox: BOX },
+    });
+    expect(event?.ts).toBe(Date.parse(fake.log[0]?.receivedAt ?? ""));
+  });
+
+  it("skips a malformed data line with a warning and goes on", async () => {
+    const warnings: string[] = [];
+    const log: Logger = { info() {}, error() {}, warn: (m) => warnings.push(m) };
+    const { fake, source } = await setup({}, log);
+    const from = source.parseCursor(0);
+    fake.add(BOX, { subject: "before" });
+    fake.addMalformed(BOX);
+    fake.add(BOX, { subject: "after" });
+    const { events } = await drain(source, 2, from);
+    expect(subjects(events)).toEqual(["before", "after"]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/not a JSON object/);
+  });
+
+  it("fails with UPSTREAM_AUTH on 401", async () => {
+    const { fake, source } = await setup();
+    fake.token = "other";
+    await expect(source.pull(pullReq(null))).rejects.toMatchObject({ code: "UPSTREAM_AUTH" });
+  });
+
+  it("retries 503 and reconnects", async () => {
+    const { fake, source } = await setup();
+    fake.failNext.push({ status: 503 }, { status: 503 });
+    fake.add(BOX, { subject: "x" });
+    const page = await source.pull(pullReq(source.parseCursor(0), { timeoutMs: 2_000 }));
+    expect(subjects(page.events)).toEqual(["x"]);
+  });
+
+  it("closes the socket when the call is cancelled", async () => {
+    const { fake, source } = await setup({ windowMs: 10_000 });
+    const controller = new AbortController();
+    const pending = source.pull(pullReq(null, { timeoutMs: 20_000, signal: controller.signal }));
+    const outcome = pending.catch((e: unknown) => e);
+    await waitFor(() => fake.open.length === 1);
+    const conn = fake.open[0];
+    controller.abort();
+    expect(await outcome).toMatchObject({ code: "ABORTED" });
+    const closed = await Promise.race([conn?.closed.then(() => true), sleep(1_000).then(() => false)]);
+    expect(closed).toBe(true);
+  });
+});
+
+async function waitFor(check: () => boolean, ms = 2_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(5);
+  }
+}

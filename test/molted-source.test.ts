@@ -1,0 +1,225 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Logger } from "../src/log.js";
+import type { NormalizedEvent } from "../src/mail/event.js";
+import { HttpClient } from "../src/sources/http-client.js";
+import { MoltedSource, parseMoltedIdentity } from "../src/sources/molted.js";
+import type { Position, PullRequest } from "../src/sources/source.js";
+import { FakeMolted, type FakeMoltedOptions } from "./fakes/sse-molted.js";
+
+const TENANT = "tenant_abc123";
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(options: FakeMoltedOptions = {}, log?: Logger) {
+  const fake = await new FakeMolted({ token: "secret", ...options }).start();
+  const http = new HttpClient({ token: "secret", slackMs: 1_000, backoffMs: 10, maxBackoffMs: 50 });
+  const make = () =>
+    new MoltedSource({
+      url: fake.url,
+      http,
+      ...(log ? { log } : {}),
+      tuning: { backoffMs: 10, maxBackoffMs: 50 },
+    });
+  const source = make();
+  cleanups.push(async () => {
+    await source.close();
+    await http.close();
+    await fake.close();
+  });
+  return { fake, http, source, make };
+}
+
+const pullReq = (since: Position | null, extra: Partial<PullRequest> = {}): PullRequest => ({
+  identity: TENANT,
+  since,
+  types: [],
+  limit: 50,
+  timeoutMs: 200,
+  signal: new AbortController().signal,
+  ...extra,
+});
+
+async function drain(
+  source: MoltedSource,
+  count: number,
+  since: Position | null,
+  extra: Partial<PullRequest> = {},
+  ms = 10_000,
+) {
+  const events: NormalizedEvent[] = [];
+  let position = since;
+  const end = Date.now() + ms;
+  for (let i = 0; i < 2_000 && events.length < count && Date.now() < end; i++) {
+    const page = await source.pull(pullReq(position, extra));
+    events.push(...page.events);
+    position = page.position ?? position;
+  }
+  return { events, position };
+}
+
+const marks = (events: NormalizedEvent[]) => events.map((e) => e.data.n);
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/** Where a stream stands after its first event (molted replays only after an id). */
+async function anchored(fake: FakeMolted, source: MoltedSource, extra: Partial<PullRequest> = {}) {
+  const first = source.pull(pullReq(null, { timeoutMs: 2_000, ...extra }));
+  await waitFor(() => fake.open.length > 0);
+  fake.add(TENANT, "send.queued", { n: 0 });
+  const page = await first;
+  expect(marks(page.events)).toEqual([0]);
+  return page.position;
+}
+
+describe("molted source", () => {
+  for (const idIn of ["frame", "eventId", "id"] as const) {
+    it(`loses and repeats nothing across 50 forced reconnects with duplicates (id in ${idIn})`, async () => {
+      const { fake, source } = await setup({
+        idIn,
+        duplicateRate: 0.3,
+        closeAfterEvents: 2,
+        splitFrames: true,
+      });
+      const start = await anchored(fake, source);
+      const producing = (async () => {
+        for (let i = 1; i <= 100; i++) {
+          fake.add(TENANT, i % 2 ? "delivery.sent" : "delivery.delivered", { n: i });
+          await sleep(1);
+        }
+      })();
+      const { events } = await drain(source, 100, start, { limit: 7 });
+      await producing;
+      expect(marks(events)).toEqual(range(1, 100));
+      expect(new Set(events.map((e) => e.id)).size).toBe(100);
+      expect(fake.connections.length).toBeGreaterThanOrEqual(50);
+      expect(
+        fake.connections.slice(1).every((c) => c.url.searchParams.get("since")?.startsWith("evt_")),
+      ).toBe(true);
+    });
+  }
+
+  it("replays up to 1,000 events after since, then goes live", async () => {
+    const { fake, source } = await setup({ duplicateRate: 0.05 });
+    const start = await anchored(fake, source);
+    await source.close(); // forget the open stream: the next pull must replay
+    for (let i = 1; i <= 1_200; i++) fake.add(TENANT, "delivery.sent", { n: i });
+    const replay = await drain(source, 1_000, start, { limit: 200, timeoutMs: 0 });
+    // The vendor keeps only the newest 1,000 for a replay.
+    expect(marks(replay.events)).toEqual(range(201, 1_200));
+    setTimeout(() => fake.add(TENANT, "delivery.sent", { n: 1_201 }), 100);
+    const live = await drain(source, 1, replay.position, { timeoutMs: 2_000 });
+    expect(marks(live.events)).toEqual([1_201]);
+  });
+
+  it("drops the duplicate a reconnect replays after a restart, using the stored position", async () => {
+    const { fake, source, make } = await setup();
+    const start = await anchored(fake, source);
+    fake.add(TENANT, "delivery.sent", { n: 1 });
+    const got = await drain(source, 1, start);
+    await source.close();
+    // The fake re-sends the last replayed event; the stored `seen` ids must catch it even
+    // though the id it resumes after is older.
+    const stored = JSON.parse(JSON.stringify(start)) as Position;
+    const restarted = make();
+    cleanups.push(() => restarted.close());
+    fake.add(TENANT, "delivery.delivered", { n: 2 });
+    const resumed = await drain(restarted, 1, { ...stored, seen: [...(got.position?.seen ?? [])] });
+    expect(marks(resumed.events)).toEqual([2]);
+    const after = await restarted.pull(pullReq(resumed.position, { timeoutMs: 100 }));
+    expect(after.events).toEqual([]);
+  });
+
+  it("matches delivery.* locally and sends exact types upstream", async () => {
+    const { fake, source } = await setup();
+    const start = await anchored(fake, source);
+    await source.close();
+    fake.add(TENANT, "send.queued", { n: 1 });
+    fake.add(TENANT, "delivery.bounced", { n: 2 });
+    fake.add(TENANT, "policy.blocked", { n: 3 });
+    fake.add(TENANT, "delivery.complained", { n: 4 });
+    const wild = await source.pull(pullReq(start, { types: ["delivery.*"], timeoutMs: 0 }));
+    expect(marks(wild.events)).toEqual([2, 4]);
+    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")).toBeNull();
+    const exact = await source.pull(
+      pullReq(start, { types: ["policy.blocked", "send.queued"], timeoutMs: 0 }),
+    );
+    expect(marks(exact.events)).toEqual([1, 3]);
+    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")).toBe("policy.blocked,send.queued");
+  });
+
+  it("follows one contact with tenant?contactEmail=", async () => {
+    const { fake, source } = await setup();
+    const identity = `${TENANT}?contactEmail=a%2Btag@example.com`;
+    const start = await anchored(fake, source);
+    await source.close();
+    fake.add(TENANT, "delivery.sent", { n: 1, contactEmail: "a+tag@example.com" });
+    fake.add(TENANT, "delivery.sent", { n: 2, contactEmail: "b@example.com" });
+    fake.add(TENANT, "delivery.bounced", { n: 3, contactEmail: "a+tag@example.com" });
+    const page = await source.pull(pullReq(start, { identity, timeoutMs: 0 }));
+    expect(marks(page.events)).toEqual([1, 3]);
+    expect(page.events[0]).toMatchObject({ identity, email: { to: ["a+tag@example.com"] } });
+    const q = fake.connections.at(-1)?.url.searchParams;
+    expect([q?.get("tenantId"), q?.get("contactEmail")]).toEqual([TENANT, "a+tag@example.com"]);
+    expect(fake.connections.at(-1)?.headers.accept).toContain("text/event-stream");
+  });
+
+  it("rejects an identity with an unknown filter", () => {
+    expect(() => parseMoltedIdentity("t?color=red")).toThrow(/unknown filter/);
+    expect(() => parseMoltedIdentity("?contactEmail=a@b.c")).toThrow(/tenant id/);
+    expect(parseMoltedIdentity("t")).toEqual({ tenantId: "t" });
+  });
+
+  it("starts live when there is no stored cursor, skipping anything older than notBefore", async () => {
+    const { fake, source } = await setup();
+    fake.add(TENANT, "inbound.classified", { n: 1 }, Date.now() - 60_000);
+    const signal = new AbortController().signal;
+    const from = await source.seek({ identity: TENANT, notBefore: Date.now() - 1_000, after: null, signal });
+    setTimeout(() => fake.add(TENANT, "inbound.classified", { n: 2 }), 100);
+    const page = await source.pull(pullReq(from, { timeoutMs: 2_000 }));
+    expect(marks(page.events)).toEqual([2]);
+    expect(fake.connections[0]?.url.searchParams.get("since")).toBeNull();
+  });
+
+  it("skips a malformed data line with a warning and goes on", async () => {
+    const warnings: string[] = [];
+    const { fake, source } = await setup({}, { info() {}, error() {}, warn: (m) => warnings.push(m) });
+    const start = await anchored(fake, source);
+    fake.add(TENANT, "delivery.sent", { n: 1 });
+    fake.addMalformed(TENANT, '{"type": "delivery.sent", oops}');
+    fake.add(TENANT, "delivery.sent", { n: 2 });
+    const { events } = await drain(source, 2, start);
+    expect(marks(events)).toEqual([1, 2]);
+    expect(warnings).toEqual([expect.stringMatching(/molted: skipped an event for tenant_abc123/)]);
+  });
+
+  it("fails with UPSTREAM_AUTH on 401, naming MAIL_EVENTS_TOKEN", async () => {
+    const { fake, source } = await setup();
+    fake.token = "rotated";
+    const error = await source.pull(pullReq(null)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "UPSTREAM_AUTH" });
+    expect(String((error as Error).message)).toContain("MAIL_EVENTS_TOKEN");
+  });
+
+  it("closes the socket when the call is cancelled", async () => {
+    const { fake, source } = await setup();
+    const controller = new AbortController();
+    const outcome = source
+      .pull(pullReq(null, { timeoutMs: 20_000, signal: controller.signal }))
+      .catch((e: unknown) => e);
+    await waitFor(() => fake.open.length === 1);
+    const conn = fake.open[0];
+    controller.abort();
+    expect(await outcome).toMatchObject({ code: "ABORTED" });
+    expect(await Promise.race([conn?.closed.then(() => true), sleep(1_000).then(() => false)])).toBe(true);
+  });
+});
+
+async function waitFor(check: () => boolean, ms = 2_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await sleep(5);
+  }
+}
