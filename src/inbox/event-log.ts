@@ -188,6 +188,13 @@ export class EventLog {
     };
   }
 
+  /** Readers parked until an append (long-polls and live streams), for health and tests. */
+  get waiting(): number {
+    let n = 0;
+    for (const set of this.#waiters.values()) n += set.size;
+    return n;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -53,6 +53,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: InboxHt
       httpPort: (req.socket.localPort ?? options.port) as number,
       pid: process.pid,
       epoch: eventLog.epoch,
+      waiting: eventLog.waiting,
     });
   }
   if (!authorized(req, options.token)) {
