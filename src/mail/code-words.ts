@@ -21,6 +21,7 @@ const CODE_NOUNS = new Set([
   "kod",
   "kodu",
   "kodun",
+  "clave",
   "kodunuz",
   "kodunu",
   "kodem",
@@ -113,7 +114,16 @@ const NEGATING = new Set([
   "embed",
   "colour",
   "color",
-  "promo-",
+  "pantone",
+  "hex",
+  "rgb",
+  "authorization",
+  "authorisation",
+  "approval",
+  "transaction",
+  "exit",
+  "return",
+  "response",
   "скидки",
   "скидочный",
   "почтовый",
@@ -131,7 +141,7 @@ const DECOYS = new Set(
   (
     "order orders ordered invoice invoices receipt tracking track shipment package parcel ref reference " +
     "referencia referência référence riferimento referenz transaction txn booking reservation ticket case " +
-    "account acct card ending phone tel telephone call calling fax mobile whatsapp sms zip postal plz cep " +
+    "acct card ending phone tel telephone call calling fax mobile whatsapp sms zip postal plz cep " +
     "factura fatura facture fattura rechnung bestellung bestellnummer sendung auftrag kundennummer pedido " +
     "encomenda commande ordine zamówienie zamówienia zamowienie faktura заказ заказа счёт счет номер телефон " +
     "sipariş siparişiniz fatura kargo telefon customer member membership id iban bic version build serial sku " +
@@ -142,7 +152,7 @@ const DECOYS = new Set(
   ).split(" "),
 );
 const CJK_DECOY =
-  /订单|訂單|单号|單號|快递|快遞|邮编|郵編|邮政编码|优惠|優惠|电话|電話|注文|お問い合わせ番号|郵便番号|電話番号|クーポン|割引|주문|우편번호|전화|쿠폰|할인|송장|운송장|金额|金額|价格|価格|合計|합계/;
+  /致电|客服|热线|熱線|订单|訂單|单号|單號|快递|快遞|邮编|郵編|邮政编码|优惠|優惠|电话|電話|注文|お問い合わせ番号|郵便番号|電話番号|クーポン|割引|주문|우편번호|전화|고객센터|문의|쿠폰|할인|송장|운송장|金额|金額|价格|価格|合計|합계/;
 const CJK_KEYWORD =
   /验证码|驗證碼|校验码|校驗碼|动态码|動態碼|确认码|確認碼|验证代码|驗證代碼|动态密码|動態密碼|安全码|安全碼|登录码|登入碼|認証コード|確認コード|認証番号|確認番号|承認コード|ワンタイムパスワード|セキュリティコード|ログインコード|認証キー|検証コード|인증\s?코드|인증\s?번호|확인\s?코드|보안\s?코드|일회용\s?비밀번호|로그인\s?코드|코드|コード|认证码/;
 /** All CJK keywords and decoys, for scanning a whole text once. */
@@ -202,4 +212,4 @@ export function classifyWord(word: string, prev = "", next = "", nextNext = ""):
 
 /** Sentences that advertise a discount: their "code SAVE20" is a promo code. */
 export const PROMO =
-  /\d\s?%|%\s?off|\boff\b|discount|promo|coupon|voucher|\bsale\b|\bsave\b|rabatt|gutschein|descuento|desconto|réduction|sconto|скидк|промокод|折扣|优惠|割引|クーポン|할인|쿠폰|indirim|zniżk|rabat/i;
+  /\d\s?%|%\s?off|free (?:ship|deliver)|your next (?:order|purchase)|at checkout|\boff\b|discount|promo|coupon|voucher|\bsale\b|\bsave\b|rabatt|gutschein|descuento|desconto|réduction|sconto|скидк|промокод|折扣|优惠|割引|クーポン|할인|쿠폰|indirim|zniżk|rabat/i;

@@ -33,10 +33,10 @@ export interface CodeSources {
 // Latin, Greek and Cyrillic letters glue to a code; CJK does not ("验证码是482193").
 const GLUE = "A-Za-z0-9_\\u00c0-\\u024f\\u0370-\\u03ff\\u0400-\\u04ff";
 const RUN = new RegExp(
-  `(?<![${GLUE}#$€£¥₩₹₽+@\\\\=&%©®§~*]|[0-9][.,:/]|[A-Za-z0-9][-/]|:/)` +
+  `(?<![${GLUE}#$€£¥₩₹₽+@\\\\=&%©®§~*]|[0-9][.,:/]|[A-Za-z0-9][-/.]|:/)` +
     "[A-Z0-9]{1,12}(?:(?:[ \\u00a0\\u2009\\u202f]|[-\\u2010\\u2011\\u2013])[A-Z0-9]{1,12}){0,5}" +
     // A comma glues only as a thousands separator ("1,234") or a decimal before a currency.
-    `(?![${GLUE}]|[.:/-][A-Za-z0-9]|,\\d{3}(?!\\d)|,\\d{1,2}\\s?(?:€|EUR|zł|TL|kr|₽)|\\s?[%€$£¥])`,
+    `(?![${GLUE}@]|[.:/-][A-Za-z0-9]|,\\d{3}(?!\\d)|,\\d{1,2}\\s?(?:€|EUR|zł|TL|kr|₽)|\\s?[%€$£¥])`,
   "g",
 );
 const WORD = /[\p{L}\p{M}]+|\p{N}+/gu;
@@ -126,12 +126,20 @@ function keywordAbove(text: string, lineStart: number): Link | undefined {
   for (const line of above) {
     if (line.trim() === "") continue;
     if (++seen > 3) break;
-    const list = tokens(line);
-    const last = [...list].reverse().find((t) => t.kind !== "connector" && t.kind !== "other");
-    if (last === undefined) continue;
-    if (last.kind === "keyword" || last.kind === "qualifier")
-      return { strength: strengthOf(last, line), tight: false, distance: seen * 3 };
-    return undefined;
+    // The line introduces the code if its last keyword is not followed by a decoy
+    // ("Your code:" yes, "Order number:" no, "Enter this code to log in:" yes).
+    let link: Link | undefined;
+    let decoy = false;
+    for (const token of tokens(line)) {
+      if (token.kind === "keyword" || token.kind === "qualifier") {
+        const strength = strengthOf(token, line);
+        if (link === undefined || strength >= link.strength)
+          link = { strength, tight: false, distance: seen * 3 };
+        decoy = false;
+      } else if (token.kind === "decoy") decoy = true;
+    }
+    if (decoy) return undefined;
+    if (link) return link;
   }
   return undefined;
 }
@@ -194,7 +202,10 @@ function consider(
 export function findCodes(sources: CodeSources): CodeMatch[] {
   const prominent = new Set<string>();
   for (const text of sources.prominent ?? []) {
-    const compact = compactOf(text.normalize("NFKC"));
+    // Only a prominent text that is nothing but a code counts ("604 118", not "alex.r.2931@…").
+    const trimmed = text.normalize("NFKC").trim();
+    if (trimmed.length > 16 || !/^[A-Z0-9]+(?:[ -][A-Z0-9]+)*$/.test(trimmed)) continue;
+    const compact = compactOf(trimmed);
     if (compact.length >= 4 && compact.length <= 10) prominent.add(compact);
   }
   const found = new Map<string, CodeMatch>();

@@ -18,10 +18,10 @@ const WARNING_TEXT =
 
 // Noise by what the reader sees.
 const DROP_TEXT =
-  /unsubscribe|opt[- ]?out|stop receiving|no longer (?:wish|want)|email preferences|manage (?:your )?(?:preferences|subscriptions|notifications|email)|notification settings|privacy|terms|legal|cookie|policy|help cent|help|support|faq|contact us|view (?:it |this email )?(?:in (?:your|a) browser|online|as a web page)|view this email|download on the|get it on|app store|google play|follow us|facebook|twitter|instagram|linkedin|youtube|tiktok|pinterest|darse de baja|cancelar (?:la )?suscripción|abmelden|abbestellen|datenschutz|impressum|agb|se désabonner|désinscri|confidentialité|mentions légales|отписаться|конфиденциальност|wypisz|disiscriviti|abonelikten|退订|取消订阅|隐私|隱私|配信停止|プライバシー|수신 ?거부|구독 ?취소|개인정보/i;
+  /unsubscribe|opt[- ]?out|stop receiving|no longer (?:wish|want)|email preferences|manage (?:your )?(?:preferences|subscriptions|notifications|email)|notification settings|privacy|terms|legal|cookie|policy|help cent|help|support|faq|contact us|view (?:it |this email )?(?:in (?:your|a) browser|online|as a web page)|view this email|download on the|get it on|app store|google play|follow us|facebook|twitter|instagram|linkedin|youtube|tiktok|pinterest|darse de baja|cancelar (?:la )?suscripción|abmelden|abbestellen|datenschutz|impressum|\bagb\b|descadastr|cancelar (?:a )?inscrição|privacidad|privacidade|política|politique|informativa|se désabonner|désinscri|confidentialité|mentions légales|отписаться|конфиденциальност|wypisz|disiscriviti|abonelikten|退订|取消订阅|隐私|隱私|配信停止|プライバシー|수신 ?거부|구독 ?취소|개인정보/i;
 // Noise by where it goes.
 const DROP_PATH =
-  /unsubscribe|opt[-_]?out|\/preferences|email[-_]?settings|notification[-_]?settings|privacy|\/terms|\/legal|\/cookie|\/policies|\/help\b|\/support\b|\/faq|\/contact|view[-_]?in[-_]?browser|\/webview|\/pixel|\/beacon|\/open(?:\.gif)?(?:$|\?)|\/wf\/open|\.gif$/i;
+  /unsubscribe|opt[-_]?out|\/preferences|email[-_]?settings|notification[-_]?settings|privacy|\/terms|\/legal|\/cookie|\/policies|\/help\b|\/support\b|\/faq|\/contact|view[-_]?in[-_]?browser|\/webview|descadastr|privacidad|privacidade|datenschutz|impressum|darse-de-baja|\/baja\b|abmelden|desinscri|\/pixel|\/beacon|\/open(?:\.gif)?(?:$|\?)|\/wf\/open|\.gif$/i;
 const DROP_HOST =
   /(?:^|\.)(?:facebook\.com|fb\.com|twitter\.com|x\.com|t\.co|linkedin\.com|instagram\.com|youtube\.com|youtu\.be|tiktok\.com|pinterest\.com|threads\.net|reddit\.com|discord\.gg|apps\.apple\.com|itunes\.apple\.com|play\.google\.com|appgallery\.huawei\.com|weibo\.com|line\.me|vk\.com)$/i;
 
@@ -98,13 +98,14 @@ export function judgeLink(url: URL, text: string, pixel: boolean, nearby = false
     (!goodText && DROP_TEXT.test(words)) ||
     (!goodText && DROP_PATH.test(path)) ||
     (warning && DROP_TEXT.test(words));
-  if (drop) return { drop, score: 0 };
+  // A bare home page (the logo in the header) is never what an agent came for.
+  const home = url.pathname.length <= 1 && url.search === "" && url.hash === "" && !goodText;
+  if (drop || home) return { drop: true, score: 0 };
   let score = 0;
   if (goodText) score += 10;
   if (GOOD_URL.test(path)) score += 6;
   else if (GOOD_URL.test(query.replace(/=[^&]*/g, ""))) score += 3;
   if (SECRET_QUERY.test(query)) score += 3;
   if (warning) score -= 12;
-  if (text === "" && url.pathname.length <= 1) score -= 2; // a logo linking to the home page
   return { drop: false, score };
 }
