@@ -82,7 +82,9 @@ describe("mails source", () => {
       const producing = (async () => {
         for (let i = 1; i <= 100; i++) {
           fake.add(BOX, { subject: `n${i}` });
-          await sleep(ids ? 1 : 15);
+          // Time-bounded windows: pace the events to the reconnects so there are ≥ 50 of them.
+          if (ids) await sleep(1);
+          else await waitFor(() => fake.connections.length >= i / 2 + 1, 5_000);
         }
       })();
       const { events } = await drain(source, 100, start, { limit: 7 });

@@ -19,6 +19,9 @@ export interface SseSourceOptions {
 /** "From now" starts this far back, so a client clock ahead of upstream's loses nothing. */
 const NOW_MARGIN_MS = 2_000;
 
+/** Streams kept per identity and type filter. */
+const STREAMS_PER_KEY = 4;
+
 interface Cached {
   stream: SseStream;
   linger: NodeJS.Timeout | undefined;
@@ -39,7 +42,7 @@ export class SseSource implements Source {
   readonly #log: Logger;
   readonly #lingerMs: number;
   readonly #tuning: SseTuning;
-  readonly #streams = new Map<string, Cached>();
+  readonly #streams = new Map<string, Cached[]>();
   /** Each delivered event's exact position (with the ids seen before it) for `positionOf`. */
   readonly #positions = new WeakMap<NormalizedEvent, Position>();
 
@@ -56,50 +59,55 @@ export class SseSource implements Source {
   async pull(request: PullRequest): Promise<Page> {
     const since = request.since ?? timePosition(Date.now() - NOW_MARGIN_MS);
     const key = `${request.identity}\n${[...request.types].sort().join(",")}`;
-    const cached = this.#streams.get(key);
-    let stream: SseStream;
-    let shared = true;
-    if (
-      cached &&
-      !cached.stream.busy &&
-      !cached.stream.closed &&
-      request.since !== null &&
-      samePlace(cached.stream.delivered, request.since)
-    ) {
-      stream = cached.stream;
-      clearTimeout(cached.linger);
-      stream.remember(request.since.seen ?? []);
+    const entries = this.#streams.get(key) ?? [];
+    let entry = entries.find(
+      (e) =>
+        !e.stream.busy &&
+        !e.stream.closed &&
+        request.since !== null &&
+        samePlace(e.stream.delivered, request.since),
+    );
+    if (entry) {
+      clearTimeout(entry.linger);
+      entry.stream.remember(request.since?.seen ?? []);
     } else {
-      // A concurrent pull on the same identity gets a private stream, closed when it ends.
-      shared = !cached?.stream.busy;
-      if (shared) this.#drop(key);
-      stream = new SseStream({
-        http: this.#http,
-        dialect: this.#dialect,
-        identity: request.identity,
-        types: request.types,
-        from: since,
-        log: this.#log,
-        tuning: this.#tuning,
-        positions: this.#positions,
-      });
-      if (shared) this.#streams.set(key, { stream, linger: undefined });
+      entry = {
+        stream: new SseStream({
+          http: this.#http,
+          dialect: this.#dialect,
+          identity: request.identity,
+          types: request.types,
+          from: since,
+          log: this.#log,
+          tuning: this.#tuning,
+          positions: this.#positions,
+        }),
+        linger: undefined,
+      };
+      // A few readers per identity (a pull_events loop beside a chain of waits, which keep
+      // separate cursors) each keep their stream; past that the least recently used goes.
+      const idle = entries.filter((e) => !e.stream.busy);
+      if (entries.length >= STREAMS_PER_KEY && idle[0]) this.#drop(key, idle[0]);
+      const list = this.#streams.get(key) ?? [];
+      list.push(entry);
+      this.#streams.set(key, list);
     }
+    const { stream } = entry;
     try {
       return await stream.take(request);
     } catch (error) {
       stream.close();
       throw error;
     } finally {
-      if (!shared || stream.closed) {
-        stream.close();
-        if (this.#streams.get(key)?.stream === stream) this.#streams.delete(key);
-      } else {
-        const entry = this.#streams.get(key);
-        if (entry?.stream === stream) {
-          entry.linger = setTimeout(() => this.#drop(key, stream), this.#lingerMs);
-          entry.linger.unref();
-        }
+      const list = this.#streams.get(key);
+      const at = list?.indexOf(entry) ?? -1;
+      if (stream.closed || list === undefined || at === -1) this.#drop(key, entry);
+      else {
+        // Most recently used last, so eviction takes the stalest.
+        list.splice(at, 1);
+        list.push(entry);
+        entry.linger = setTimeout(() => this.#drop(key, entry), this.#lingerMs);
+        entry.linger.unref();
       }
     }
   }
@@ -107,8 +115,9 @@ export class SseSource implements Source {
   /**
    * Never walks history. mails replays by time, so a stale or missing cursor becomes
    * `since = notBefore`. molted replays only after an event id (≤ 1,000 events): a stored id
-   * is resumed from (stale events are then skipped by the caller); with none, the stream
-   * starts live and drops anything older than `notBefore`.
+   * is resumed from (the caller skips the stale events in that replay); with none, the
+   * stream starts live: mail that landed before the first wait is not seen (molted cannot
+   * replay by time).
    */
   async seek(request: SeekRequest): Promise<Position | null> {
     const { after, notBefore } = request;
@@ -128,19 +137,22 @@ export class SseSource implements Source {
 
   /** Closes every stream, in-flight pulls included (they end with ABORTED). */
   async close(): Promise<void> {
-    for (const entry of this.#streams.values()) {
-      clearTimeout(entry.linger);
-      entry.stream.close();
+    for (const list of this.#streams.values()) {
+      for (const entry of list) {
+        clearTimeout(entry.linger);
+        entry.stream.close();
+      }
     }
     this.#streams.clear();
   }
 
-  #drop(key: string, only?: SseStream): void {
-    const entry = this.#streams.get(key);
-    if (entry === undefined || (only !== undefined && entry.stream !== only)) return;
-    if (entry.stream.busy) return;
+  #drop(key: string, entry: Cached): void {
     clearTimeout(entry.linger);
     entry.stream.close();
-    this.#streams.delete(key);
+    const list = this.#streams.get(key);
+    if (list === undefined) return;
+    const at = list.indexOf(entry);
+    if (at !== -1) list.splice(at, 1);
+    if (list.length === 0) this.#streams.delete(key);
   }
 }

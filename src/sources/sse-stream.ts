@@ -3,7 +3,7 @@ import type { Logger } from "../log.js";
 import { isRecord, type NormalizedEvent } from "../mail/event.js";
 import { type HttpClient, RateLimitedError } from "./http-client.js";
 import type { Page, Position, PullRequest } from "./source.js";
-import { advance, isTimeCursor, typeMatcher } from "./sse-position.js";
+import { advance, typeMatcher } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
 
 /** What differs between SSE vendors: the request that resumes, and the event shape. */
@@ -50,10 +50,10 @@ export interface SseTuning {
 }
 
 export const DEFAULT_TUNING: SseTuning = {
-  settleMs: 3,
+  settleMs: 1,
   graceMs: 100,
   zeroWindowMs: 2_000,
-  replayWindowMs: 1_000,
+  replayWindowMs: 250,
   maxBuffered: 2_000,
   idleMs: 90_000,
   maxBufferChars: 1024 * 1024,
@@ -93,8 +93,6 @@ export class SseStream {
   readonly #log: Logger;
   readonly #t: SseTuning;
   readonly #positions: WeakMap<NormalizedEvent, Position>;
-  /** Drop events older than this: set when starting from a time, which molted cannot replay from. */
-  readonly #floor: number | undefined;
   #tail: Position;
   #buffer: { event: NormalizedEvent; position: Position }[] = [];
   readonly #recent = new Set<string>();
@@ -128,7 +126,6 @@ export class SseStream {
     this.#positions = options.positions;
     this.#tail = options.from;
     this.delivered = options.from;
-    this.#floor = isTimeCursor(options.from.cursor) ? options.from.order : undefined;
     this.remember(options.from.seen ?? []);
   }
 
@@ -307,7 +304,8 @@ export class SseStream {
     this.#addRecent(event.id);
     this.#tail = advance(this.#tail, event, upstreamId);
     // Skipped events still move the tail, so a reconnect does not fetch them again.
-    if (!this.#keep(event.type) || (this.#floor !== undefined && event.ts < this.#floor)) return;
+    // (No time floor here: upstream's clock is not ours; the tools filter stale mail by age.)
+    if (!this.#keep(event.type)) return;
     this.#positions.set(event, this.#tail);
     this.#buffer.push({ event, position: this.#tail });
     this.#lastEventAt = Date.now();
