@@ -35,7 +35,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     inbox.catch((error: Error) => log.error(error.message));
     source = local;
   } else {
-    source = createHostedSource(config, http);
+    source = createHostedSource(config, http, log);
   }
   return {
     deps: { source, cursors, defaultIdentity: config.identity, log },
