@@ -45,7 +45,9 @@ export async function ensureInbox(options: InboxOptions): Promise<RunningInbox> 
         close: async () => {},
       };
     }
-    if (probe.kind === "other" || Date.now() >= until) {
+    // Listeners bind HTTP first and close SMTP first, so a taken SMTP port beside a free
+    // HTTP port is some other program, not a peer starting or stopping: no point waiting.
+    if (probe.kind === "other" || conflict.which === "smtp" || Date.now() >= until) {
       throw probe.kind === "other" && conflict.which === "http"
         ? new PortInUseError("http", conflict.port, `another program holds it (${probe.detail})`, conflict)
         : conflict;

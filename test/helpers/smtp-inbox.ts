@@ -11,8 +11,12 @@ import type { Logger } from "../../src/log.js";
 
 export const tempDir = (prefix = "mail-events-inbox-") => mkdtemp(join(tmpdir(), prefix));
 
-/** The built CLI. Tests that spawn it need `npm run build` first (`npm test` does it). */
-export const DIST_MAIN = join(import.meta.dirname, "..", "..", "dist", "main.js");
+/**
+ * The built CLI. Tests that spawn it need `npm run build` first (`npm test` does it);
+ * MAIL_EVENTS_TEST_MAIN points them at another build.
+ */
+export const DIST_MAIN =
+  process.env.MAIL_EVENTS_TEST_MAIN ?? join(import.meta.dirname, "..", "..", "dist", "main.js");
 
 export function requireDist(): void {
   if (!existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} is missing: run \`npm run build\` first`);

@@ -1,0 +1,198 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { sendWithNodemailer } from "./helpers/smtp-client.js";
+import { startTestInbox, type TestInbox } from "./helpers/smtp-inbox.js";
+
+const open: TestInbox[] = [];
+async function inbox(options: Parameters<typeof startTestInbox>[0] = {}): Promise<TestInbox> {
+  const started = await startTestInbox(options);
+  open.push(started);
+  return started;
+}
+afterEach(async () => {
+  for (const t of open.splice(0)) await t.close(true);
+});
+
+const mail = (t: TestInbox, to: string, subject: string, from = "sender@example.com") =>
+  sendWithNodemailer(t.inbox.smtpPort, {
+    from,
+    to: [to],
+    raw: `From: ${from}\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\ncode 424242\r\n`,
+  });
+
+interface Frame {
+  event?: string;
+  id?: string;
+  data?: Record<string, unknown>;
+  comment?: string;
+}
+
+/** An SSE connection whose raw text and parsed frames grow as bytes arrive. */
+function openStream(url: string, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const frames: Frame[] = [];
+  let text = "";
+  let waiter: (() => void) | undefined;
+  const ready = fetch(url, { headers, signal: controller.signal });
+  const ended = (async () => {
+    const res = await ready;
+    if (!res.body) return res.status;
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for await (const chunk of res.body) {
+        const s = decoder.decode(chunk as Uint8Array, { stream: true });
+        text += s;
+        buffer += s;
+        for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+          const frame: Frame = {};
+          for (const line of buffer.slice(0, end).split("\n")) {
+            if (line.startsWith(":")) frame.comment = line.slice(1).trim();
+            else if (line.startsWith("event: ")) frame.event = line.slice(7);
+            else if (line.startsWith("id: ")) frame.id = line.slice(4);
+            else if (line.startsWith("data: "))
+              frame.data = JSON.parse(line.slice(6)) as Record<string, unknown>;
+          }
+          frames.push(frame);
+          buffer = buffer.slice(end + 2);
+          waiter?.();
+        }
+      }
+    } catch {
+      // aborted by the test
+    }
+    waiter?.();
+    return res.status;
+  })();
+  const events = () => frames.filter((f) => f.data !== undefined);
+  return {
+    ready,
+    ended,
+    frames,
+    text: () => text,
+    events,
+    /** Resolves once `n` data frames arrived (bounded by `ms`). */
+    async until(n: number, ms = 5_000) {
+      const deadline = Date.now() + ms;
+      while (events().length < n && Date.now() < deadline) {
+        await Promise.race([
+          new Promise<void>((r) => (waiter = r)),
+          ended,
+          new Promise((r) => setTimeout(r, 50)),
+        ]);
+      }
+      return events();
+    },
+    close: () => controller.abort(),
+  };
+}
+
+describe("the mails SSE dialect of the local inbox", () => {
+  it("streams message.received frames with ids, keepalives, and closes after its window", async () => {
+    const t = await inbox({ mailsWindowMs: 1_200, mailsKeepaliveMs: 150 });
+    const started = performance.now();
+    const stream = openStream(`${t.inbox.httpUrl}/v1/events?mailbox=Live%40Example.com`);
+    expect((await stream.ready).headers.get("content-type")).toMatch(/^text\/event-stream/);
+    await mail(t, "live@example.com", "live one");
+    const [frame] = await stream.until(1);
+    expect(frame?.event).toBe("message.received");
+    expect(frame?.id).toMatch(/^evt_/);
+    expect(frame?.data).toMatchObject({
+      event: "message.received",
+      email_id: frame?.id,
+      mailbox: "live@example.com",
+      from: "sender@example.com",
+      subject: "live one",
+      received_at: expect.stringMatching(/Z$/),
+      labels: [],
+      has_attachments: false,
+    });
+    expect(await stream.ended).toBe(200);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(1_100);
+    expect(elapsed).toBeLessThan(4_000);
+    expect(stream.text()).toContain(": keepalive");
+  });
+
+  it("resumes after Last-Event-ID, and from an ISO `since` inclusively", async () => {
+    const t = await inbox({ mailsWindowMs: 600 });
+    for (const s of ["first", "second", "third"]) await mail(t, "resume@example.com", s);
+    const all = await t.events("resume@example.com");
+    const resumed = openStream(`${t.inbox.httpUrl}/v1/events?mailbox=resume@example.com`, {
+      "last-event-id": all[0]?.id as string,
+    });
+    await resumed.ended;
+    expect(resumed.events().map((f) => f.data?.subject)).toEqual(["second", "third"]);
+    const since = encodeURIComponent(all[1]?.tsIso as string);
+    const bySince = openStream(`${t.inbox.httpUrl}/v1/events?mailbox=resume@example.com&since=${since}`);
+    await bySince.ended;
+    expect(bySince.events().map((f) => f.data?.subject)).toEqual(["second", "third"]);
+  });
+
+  it("streams all mail without a mailbox, filters by types, and rejects a bad `since`", async () => {
+    const t = await inbox({ mailsWindowMs: 600 });
+    await mail(t, "x@example.com", "to x");
+    await mail(t, "y@example.com", "to y");
+    const first = (await t.events("*"))[0]?.id as string;
+    const everything = openStream(`${t.inbox.httpUrl}/v1/events`, { "last-event-id": first });
+    await everything.ended;
+    expect(everything.events().map((f) => f.data?.mailbox)).toEqual(["y@example.com"]);
+    const filtered = openStream(`${t.inbox.httpUrl}/v1/events?types=message.bounced`, {
+      "last-event-id": first,
+    });
+    await filtered.ended;
+    expect(filtered.events()).toEqual([]);
+    const bad = await t.get("/v1/events?since=yesterday");
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/ISO 8601/);
+  });
+});
+
+describe("the molted SSE dialect of the local inbox", () => {
+  it("replays after `since`, then goes live, with the id only inside data", async () => {
+    const t = await inbox();
+    for (const s of ["old", "missed 1", "missed 2"]) await mail(t, "tenant@example.com", s);
+    const since = (await t.events("tenant@example.com"))[0]?.id as string;
+    const stream = openStream(
+      `${t.inbox.httpUrl}/v1/agent/events/stream?tenantId=tenant@example.com&since=${encodeURIComponent(since)}`,
+      { accept: "text/event-stream" },
+    );
+    expect((await stream.until(2)).map((f) => f.data?.subject)).toEqual(["missed 1", "missed 2"]);
+    await mail(t, "tenant@example.com", "live");
+    const events = await stream.until(3);
+    stream.close();
+    expect(events[2]?.data).toMatchObject({
+      id: expect.stringMatching(/^evt_/),
+      type: "inbound.routed",
+      timestamp: expect.stringMatching(/Z$/),
+      tenantId: "tenant@example.com",
+      contactEmail: "sender@example.com",
+      subject: "live",
+    });
+    expect(events.every((f) => f.id === undefined && f.event === undefined)).toBe(true);
+    expect(new Set(events.map((f) => f.data?.id)).size).toBe(3);
+  });
+
+  it("filters by contactEmail and eventTypes wildcards, and requires tenantId", async () => {
+    const t = await inbox();
+    const stream = openStream(
+      `${t.inbox.httpUrl}/v1/agent/events/stream?tenantId=*&eventTypes=inbound.*&contactEmail=Boss@Corp.example`,
+    );
+    await stream.ready;
+    await mail(t, "a@example.com", "from someone else", "other@corp.example");
+    await mail(t, "a@example.com", "from the boss", "boss@corp.example");
+    const events = await stream.until(1);
+    stream.close();
+    expect(events.map((f) => f.data?.subject)).toEqual(["from the boss"]);
+    const none = openStream(
+      `${t.inbox.httpUrl}/v1/agent/events/stream?tenantId=*&eventTypes=delivery.bounced`,
+      {},
+    );
+    await none.ready;
+    await mail(t, "a@example.com", "not a bounce");
+    expect(await none.until(1, 300)).toEqual([]);
+    none.close();
+    const missing = await t.get("/v1/agent/events/stream");
+    expect(missing.status).toBe(400);
+    expect(missing.json.error).toMatch(/tenantId is required/);
+  });
+});
