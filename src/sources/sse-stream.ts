@@ -33,7 +33,8 @@ export interface SseTuning {
   graceMs: number;
   /** With `timeoutMs: 0`: the longest a pull waits for the connection and its replay, ms. */
   zeroWindowMs: number;
-  /** Events that arrive within this long of a connection opening may be a replay burst. */
+  /** Events that arrive within this long of a connection opening may be a replay burst; a
+   * page then waits `graceMs` of quiet instead of `settleMs`. */
   replayWindowMs: number;
   /** Most events held for the next pull; above it the connection pauses (resumes later). */
   maxBuffered: number;
@@ -157,8 +158,11 @@ export class SseStream {
         const buffered = this.#buffer.length;
         const quietSince = Math.max(this.#openedAt, this.#lastEventAt);
         const open = this.#conn?.openedAt !== undefined;
+        // Events soon after a connection opens are likely a replay still arriving in several
+        // reads: wait out the grace time so the page (and `hasMore`) covers all of it.
+        const settle = this.#lastEventAt - this.#openedAt < t.replayWindowMs ? t.graceMs : t.settleMs;
         if (buffered >= request.limit) break;
-        if (buffered > 0 && now - this.#lastEventAt >= t.settleMs) break;
+        if (buffered > 0 && now - this.#lastEventAt >= settle) break;
         if (zero && open && now - quietSince >= t.graceMs) break;
         if (now >= windowEnd) {
           if (open || this.#lastError === undefined) break;
@@ -171,23 +175,17 @@ export class SseStream {
           if (now >= this.#retryAt) this.#connect();
           else wakeAt = Math.min(wakeAt, this.#retryAt);
         }
-        if (buffered > 0) wakeAt = Math.min(wakeAt, this.#lastEventAt + t.settleMs);
+        if (buffered > 0) wakeAt = Math.min(wakeAt, this.#lastEventAt + settle);
         if (zero && open) wakeAt = Math.min(wakeAt, quietSince + t.graceMs);
         await this.#sleep(wakeAt - now);
       }
       const taken = this.#buffer.splice(0, request.limit);
       const position = this.#buffer.length === 0 ? this.#tail : (taken.at(-1)?.position ?? this.#tail);
       this.delivered = position;
-      // A replay may still be arriving when a page is cut by the settle time: say so, and
-      // the caller's next (zero-window) pull waits out the grace time for the rest.
-      const inReplay =
-        taken.length > 0 &&
-        this.#lastEventAt - this.#openedAt < t.replayWindowMs &&
-        Date.now() - this.#lastEventAt < t.graceMs;
       return {
         events: taken.map((b) => b.event),
         position,
-        hasMore: this.#buffer.length > 0 || taken.length === request.limit || inReplay,
+        hasMore: this.#buffer.length > 0 || taken.length === request.limit,
       };
     } finally {
       request.signal.removeEventListener("abort", onAbort);
