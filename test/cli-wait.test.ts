@@ -1,0 +1,94 @@
+import { execFile } from "node:child_process";
+import { rm } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendWithPython } from "./helpers/smtp-client.js";
+import { DIST_MAIN, requireDist, startTestInbox, type TestInbox, tempDir } from "./helpers/smtp-inbox.js";
+
+let t: TestInbox;
+let cliState: string;
+
+beforeAll(async () => {
+  requireDist();
+  t = await startTestInbox();
+  cliState = await tempDir();
+});
+afterAll(async () => {
+  await t.close(true);
+  await rm(cliState, { recursive: true, force: true });
+});
+
+/** Runs `mail-events-mcp <args>` against the test inbox (found running on its ports). */
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [DIST_MAIN, ...args],
+      {
+        timeout: 30_000,
+        env: {
+          PATH: process.env.PATH ?? "",
+          MAIL_EVENTS_STATE_DIR: cliState,
+          MAIL_EVENTS_SMTP_PORT: String(t.inbox.smtpPort),
+          MAIL_EVENTS_HTTP_PORT: new URL(t.inbox.httpUrl).port,
+        },
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const send = (to: string, subject: string, body: string) =>
+  sendWithPython(t.inbox.smtpPort, {
+    from: "ci@example.com",
+    to: [to],
+    raw: `From: CI <ci@example.com>\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\n${body}\r\n`,
+  });
+
+describe("mail-events-mcp wait | pull | cursor against the local inbox", () => {
+  it("wait prints the code as JSON and exits 0 when the mail lands during the wait", async () => {
+    const run = cli(["wait", "Signup@Example.com", "--timeout", "20"]);
+    // The CLI's long-poll shows up as a parked reader (bounded: 4 s).
+    for (let i = 0; i < 80; i++) {
+      if (((await t.get("/v1/health")).json.waiting as number) > 0) break;
+      await sleep(50);
+    }
+    await send(
+      "signup@example.com",
+      "Your sign-up code",
+      "Your code is 583920. Enter it to finish signing up.",
+    );
+    const { code, stdout, stderr } = await run;
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { found: boolean; email: { codes: string[]; subject: string } };
+    expect(result.found).toBe(true);
+    expect(result.email.codes).toEqual(["583920"]);
+    expect(result.email.subject).toBe("Your sign-up code");
+    expect(stderr).toMatch(/using the one already running/);
+  });
+
+  it("wait exits 1 with found: false when nothing arrives in time", async () => {
+    const { code, stdout } = await cli(["wait", "quiet@example.com", "--timeout", "1"]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ found: false });
+  });
+
+  it("pull pages through the log and cursor reports where it stands", async () => {
+    for (let i = 1; i <= 3; i++) await send("pull@example.com", `note ${i}`, `note ${i}`);
+    const first = await cli(["pull", "pull@example.com", "--since", "0", "--limit", "2"]);
+    expect(first.code, first.stderr).toBe(0);
+    const page = JSON.parse(first.stdout) as { events: { email: { subject: string } }[]; hasMore: boolean };
+    expect(page.events.map((e) => e.email.subject)).toEqual(["note 1", "note 2"]);
+    expect(page.hasMore).toBe(true);
+    const stored = JSON.parse((await cli(["cursor", "pull@example.com"])).stdout) as { cursor: number };
+    const events = await t.events("pull@example.com");
+    expect(stored.cursor).toBe(events[1]?.seq);
+    const rest = JSON.parse((await cli(["pull", "pull@example.com"])).stdout) as {
+      events: { email: { subject: string } }[];
+    };
+    expect(rest.events.map((e) => e.email.subject)).toEqual(["note 3"]);
+  });
+});
