@@ -131,6 +131,18 @@ describe("molted source", () => {
     expect(after.events).toEqual([]);
   });
 
+  it("stops buffering between pulls at its bound, then resumes from where the buffer ends", async () => {
+    const { fake, http } = await setup();
+    const source = new MoltedSource({ url: fake.url, http, tuning: { maxBuffered: 10 } });
+    cleanups.push(() => source.close());
+    const start = await anchored(fake, source);
+    for (let i = 1; i <= 30; i++) fake.add(TENANT, "delivery.sent", { n: i });
+    await waitFor(() => fake.open.length === 0); // nobody reading: the stream paused itself
+    const { events } = await drain(source, 30, start, { limit: 8 });
+    expect(marks(events)).toEqual(range(1, 30));
+    expect(fake.connections.at(-1)?.url.searchParams.get("since")).toBe(fake.log[10]?.id);
+  });
+
   it("matches delivery.* locally and sends exact types upstream", async () => {
     const { fake, source } = await setup();
     const start = await anchored(fake, source);

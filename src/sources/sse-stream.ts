@@ -165,7 +165,7 @@ export class SseStream {
         if (buffered > 0 && now - this.#lastEventAt >= settle) break;
         if (zero && open && now - quietSince >= t.graceMs) break;
         if (now >= windowEnd) {
-          if (open || this.#lastError === undefined) break;
+          if (open || buffered > 0 || this.#lastError === undefined) break;
           // Upstream is failing: keep retrying, like every other request, until the deadline.
           if (now >= deadline) throw this.#lastError;
         }
@@ -228,8 +228,11 @@ export class SseStream {
           this.#wake?.();
         },
         onMessage: (message) => {
-          conn.messages++;
-          this.#onMessage(message);
+          // The rest of a chunk after a pause is fetched again on resume, not buffered.
+          if (conn.stopping) return;
+          // Only new events count as progress: a server that replays the same duplicate and
+          // hangs up must back off, not spin.
+          if (this.#onMessage(message)) conn.messages++;
         },
         onRetry: (ms) => {
           this.#serverRetryMs = Math.min(ms, this.#t.maxServerRetryMs);
@@ -282,8 +285,9 @@ export class SseStream {
     return base * (0.5 + Math.random() / 2);
   }
 
-  #onMessage(message: SseMessage): void {
-    if (message.data.trim() === "") return;
+  /** Returns true when the frame was a new event (kept or filtered out), false otherwise. */
+  #onMessage(message: SseMessage): boolean {
+    if (message.data.trim() === "") return false;
     let data: unknown;
     try {
       data = JSON.parse(message.data);
@@ -295,21 +299,22 @@ export class SseStream {
       this.#log.warn(
         `${this.#dialect.kind}: skipped an event for ${this.#identity} whose data is not a JSON object${message.id ? ` (id ${message.id})` : ""}: ${message.data.slice(0, 80)}`,
       );
-      return;
+      return false;
     }
     const { event, upstreamId } = this.#dialect.normalize(message, data, this.#identity);
-    if (this.#recent.has(event.id)) return; // at-least-once: already delivered
+    if (this.#recent.has(event.id)) return false; // at-least-once: already delivered
     this.#addRecent(event.id);
     this.#tail = advance(this.#tail, event, upstreamId);
     // Skipped events still move the tail, so a reconnect does not fetch them again.
     // (No time floor here: upstream's clock is not ours; the tools filter stale mail by age.)
-    if (!this.#keep(event.type)) return;
+    if (!this.#keep(event.type)) return true;
     this.#positions.set(event, this.#tail);
     this.#buffer.push({ event, position: this.#tail });
     this.#lastEventAt = Date.now();
     // Nobody is reading: stop filling memory; the next pull resumes from the tail.
     if (!this.busy && this.#buffer.length >= this.#t.maxBuffered) this.#stop();
     this.#wake?.();
+    return true;
   }
 
   #addRecent(id: string): void {
