@@ -1,4 +1,23 @@
-import { compile } from "html-to-text";
+import { createRequire } from "node:module";
+import type { compile as Compile } from "html-to-text";
+
+// html-to-text and its HTML parser (~200 KB) are not needed to answer the MCP handshake: they
+// load in the background once the client is initialized (`preloadHtml`, from main.ts), or
+// synchronously on first use if an email needs them sooner (SPEC §7 cold start).
+let compileHtml: typeof Compile | undefined;
+let preloading: Promise<void> | undefined;
+
+export function preloadHtml(): Promise<void> {
+  preloading ??= import("html-to-text").then((m) => {
+    compileHtml ??= m.compile;
+  });
+  return preloading;
+}
+
+function loadCompile(): typeof Compile {
+  compileHtml ??= (createRequire(import.meta.url)("html-to-text") as typeof import("html-to-text")).compile;
+  return compileHtml;
+}
 
 /** Longest HTML we parse; beyond this a body is cut before parsing (1 MB of text is plenty). */
 export const MAX_HTML_CHARS = 2_000_000;
@@ -109,7 +128,8 @@ const isPixelImage = (node: DomNode): boolean => {
   return (tiny(width) && tiny(height)) || (style !== undefined && /width\s*:\s*[01]px/i.test(style));
 };
 
-function onlyPixels(nodes: DomNode[] | undefined): boolean {
+function onlyPixels(nodes: DomNode[] | undefined, depth = 0): boolean {
+  if (depth > 10) return false;
   let images = 0;
   for (const node of nodes ?? []) {
     if (node.type === "text" && (node.data ?? "").trim() !== "") return false;
@@ -117,7 +137,7 @@ function onlyPixels(nodes: DomNode[] | undefined): boolean {
     if (node.name === "img") {
       if (!isPixelImage(node)) return false;
       images++;
-    } else if (!onlyPixels(node.children)) return false;
+    } else if (!onlyPixels(node.children, depth + 1)) return false;
   }
   return images > 0;
 }
@@ -152,42 +172,70 @@ function firstAlt(nodes: DomNode[] | undefined, depth = 0): string | undefined {
 const blockTags = ["div", "table", "tbody", "thead", "tfoot", "tr", "td", "th", "li", "ul", "ol"];
 const headingTags = ["h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header", "footer", "center"];
 
-// Compiled once: html-to-text builds its selector decision tree here, not per email.
+type Converter = (html: string, metadata: Collector) => string;
+
+// Compiled once, on first use: html-to-text builds its selector decision tree here, not per
+// email — and not at start-up, where it would delay the MCP handshake (SPEC §7 cold start).
 // The typings lag the library: the compiled function takes per-call metadata (our collector).
-const convert = compile({
-  wordwrap: false,
-  decodeEntities: true,
-  limits: { maxInputLength: MAX_HTML_CHARS, maxDepth: 200, maxChildNodes: 5_000, ellipsis: "…" },
-  formatters: { mailBlock: block, mailInline: inline, mailAnchor: anchor } as never,
-  selectors: [
-    { selector: "*", format: "mailInline" },
-    { selector: "a", format: "mailAnchor" },
-    { selector: "img", format: "skip" },
-    ...["head", "style", "script", "title", "noscript", "template", "svg", "object", "iframe"].map(
-      (selector) => ({
+let compiled: Converter | undefined;
+const convert: Converter = (html, metadata) => {
+  compiled ??= compileConverter();
+  return compiled(html, metadata);
+};
+
+const compileConverter = (): Converter =>
+  loadCompile()({
+    wordwrap: false,
+    decodeEntities: true,
+    limits: { maxInputLength: MAX_HTML_CHARS, maxDepth: 200, maxChildNodes: 5_000, ellipsis: "…" },
+    formatters: { mailBlock: block, mailInline: inline, mailAnchor: anchor } as never,
+    selectors: [
+      { selector: "*", format: "mailInline" },
+      { selector: "a", format: "mailAnchor" },
+      { selector: "img", format: "skip" },
+      ...["head", "style", "script", "title", "noscript", "template", "svg", "object", "iframe"].map(
+        (selector) => ({
+          selector,
+          format: "skip",
+        }),
+      ),
+      ...blockTags.map((selector) => ({ selector, format: "mailBlock" })),
+      ...headingTags.map((selector) => ({
         selector,
-        format: "skip",
-      }),
-    ),
-    ...blockTags.map((selector) => ({ selector, format: "mailBlock" })),
-    ...headingTags.map((selector) => ({
-      selector,
-      format: "mailBlock",
-      options: { leadingLineBreaks: 2, trailingLineBreaks: 2 },
-    })),
-    { selector: "p", format: "mailBlock", options: { leadingLineBreaks: 2, trailingLineBreaks: 2 } },
-    { selector: "br", format: "lineBreak" },
-    { selector: "hr", format: "horizontalLine", options: { length: 20 } },
-    { selector: "pre", format: "pre" },
-  ],
-}) as unknown as (html: string, metadata: Collector) => string;
+        format: "mailBlock",
+        options: { leadingLineBreaks: 2, trailingLineBreaks: 2 },
+      })),
+      { selector: "p", format: "mailBlock", options: { leadingLineBreaks: 2, trailingLineBreaks: 2 } },
+      { selector: "br", format: "lineBreak" },
+      { selector: "hr", format: "horizontalLine", options: { length: 20 } },
+      { selector: "pre", format: "pre" },
+    ],
+  }) as unknown as Converter;
+
+/**
+ * Tags parsed per email. htmlparser2 keeps its open-element stack with `Array#unshift`, so
+ * deeply nested markup costs time quadratic in depth (333k nested `<b>` took 45 s); a real
+ * email has a few thousand tags, and cutting at this many bounds the worst case to ~0.1 s.
+ */
+export const MAX_HTML_TAGS = 30_000;
+
+/** The HTML cut before its MAX_HTML_TAGS-th tag and at MAX_HTML_CHARS. */
+function bounded(html: string): string {
+  let at = -1;
+  for (let tags = 0; tags < MAX_HTML_TAGS; tags++) {
+    at = html.indexOf("<", at + 1);
+    if (at === -1 || at >= MAX_HTML_CHARS)
+      return html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html;
+  }
+  return html.slice(0, at);
+}
 
 /** Parses an HTML body once into readable text, its anchors and its prominent short texts. */
 export function analyzeHtml(html: string): HtmlAnalysis {
   const collector: Collector = { anchors: [], prominent: [] };
   let text: string;
   try {
-    text = convert(html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html, collector);
+    text = convert(bounded(html), collector);
   } catch {
     // The parser is forgiving; this only guards against a formatter edge case. Fall back to
     // tag stripping so a strange email still yields something.
