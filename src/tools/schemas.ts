@@ -6,7 +6,8 @@ export const identityInput = z
   .max(320)
   .optional()
   .describe(
-    "Mailbox address or handle. Optional when MAIL_EVENTS_IDENTITY is set. Local inbox: `*` sees all mail.",
+    "Mailbox address (local, mails), handle (inboxbase) or tenant id (molted; `tenant?contactEmail=a@b.c` narrows " +
+      "to one contact). Optional when MAIL_EVENTS_IDENTITY is set. Local inbox: `*` sees all mail.",
   );
 
 export const cursorValue = z.union([z.number().int().min(0), z.string().min(1).max(200)]);
