@@ -56,6 +56,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: InboxHt
       waiting: eventLog.waiting,
     });
   }
+  if (eventLog.closed) {
+    // A 5xx is retried by clients; by then another process may have taken the inbox over.
+    throw new HttpError(503, "the local inbox is shutting down; try again in a moment");
+  }
   if (!authorized(req, options.token)) {
     res.setHeader("www-authenticate", 'Bearer realm="mail-events-mcp-inbox"');
     throw new HttpError(401, "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_TOKEN>");
