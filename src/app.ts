@@ -1,7 +1,6 @@
 import type { Config } from "./config.js";
 import { CursorStore } from "./cursors/cursor-store.js";
 import type { RunningInbox } from "./inbox/index.js";
-import { LocalSource } from "./inbox/local-source.js";
 import type { Logger } from "./log.js";
 import type { ServerDeps } from "./server.js";
 import { createHostedSource } from "./sources/create-source.js";
@@ -24,6 +23,8 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   let inbox: Promise<RunningInbox> | undefined;
   let source: ServerDeps["source"];
   if (config.source === "local") {
+    // Loaded only for the local source: hosted sources never pay for the inbox's code.
+    const { LocalSource } = await import("./inbox/local-source.js");
     const local = new LocalSource({
       stateDir: config.stateDir,
       smtpPort: config.smtpPort,

@@ -3,12 +3,13 @@
 import process, { stdout } from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { openApp } from "./app.js";
-import { runToolCommand } from "./cli.js";
 import { type Invocation, loadConfig } from "./config.js";
+import { preloadCursorWriters } from "./cursors/cursor-store.js";
 import { isMailEventsError } from "./errors.js";
-import { startInbox } from "./inbox/index.js";
 import { lineLogger } from "./log.js";
+import { preloadHtml } from "./mail/html.js";
 import { createServer, VERSION } from "./server.js";
+import { preloadHttp } from "./sources/http-client.js";
 
 const USAGE = `mail-events-mcp ${VERSION} — wait for email and read mailbox events, as MCP tools
 
@@ -50,8 +51,10 @@ function onShutdown(stop: () => Promise<void>, watchStdin: boolean): void {
       () => process.exit(1),
     );
   };
-  process.once("SIGINT", handler);
-  process.once("SIGTERM", handler);
+  // `on`, not `once`: signal-exit (loaded lazily with write-file-atomic) re-raises a signal
+  // when, as its listener runs, it sees no other listener — and `once` would already be gone.
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
   // The SDK's stdio transport does not react to stdin EOF; a host that closes our stdin is gone.
   if (watchStdin) {
     process.stdin.once("end", handler);
@@ -67,10 +70,21 @@ async function serve(invocation: Invocation): Promise<void> {
     await app.close();
   }, true);
   await server.connect(new StdioServerTransport());
+  // What tool calls need but the handshake does not (undici, html-to-text, the cursor file
+  // writers) loads just after the client says it is initialized: `tools/list` is answered
+  // first, and the first call does not pay for the load either.
+  server.server.oninitialized = () => {
+    setTimeout(
+      () => void Promise.allSettled([preloadHttp(), preloadHtml(), preloadCursorWriters()]),
+      50,
+    ).unref();
+  };
 }
 
 async function inbox(invocation: Invocation): Promise<void> {
   const { config } = invocation;
+  // Commands other than `serve` load their code on demand, so the MCP server starts sooner.
+  const { startInbox } = await import("./inbox/index.js");
   const running = await startInbox({
     stateDir: config.stateDir,
     smtpPort: config.smtpPort,
@@ -89,10 +103,11 @@ async function inbox(invocation: Invocation): Promise<void> {
 }
 
 async function tool(invocation: Invocation): Promise<void> {
+  const { runToolCommand } = await import("./cli.js");
   const app = await openApp(invocation.config, log);
   const abort = new AbortController();
-  process.once("SIGINT", () => abort.abort());
-  process.once("SIGTERM", () => abort.abort());
+  process.on("SIGINT", () => abort.abort());
+  process.on("SIGTERM", () => abort.abort());
   let code: number;
   try {
     // CLI mode: stdout carries this command's JSON result, not JSON-RPC.

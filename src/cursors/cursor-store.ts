@@ -1,10 +1,22 @@
 import { mkdir, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import lockfile from "proper-lockfile";
-import writeFileAtomic from "write-file-atomic";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Cursor, Position } from "../sources/source.js";
+
+// The lock and atomic-write libraries (with graceful-fs, which patches fs as it loads) are
+// needed by the first commit, not by start-up (SPEC §7 cold start).
+let writers: Promise<[typeof import("proper-lockfile"), typeof import("write-file-atomic")]> | undefined;
+const loadWriters = () => {
+  writers ??= Promise.all([
+    import("proper-lockfile").then((m) => m.default),
+    import("write-file-atomic").then((m) => m.default),
+  ]);
+  return writers;
+};
+
+/** Loads them ahead of the first commit (main.ts calls it once the client is initialized). */
+export const preloadCursorWriters = (): Promise<void> => loadWriters().then(() => {});
 
 export interface StoredCursor {
   source: string;
@@ -161,6 +173,7 @@ export class CursorStore {
     if (batch.size === 0) return;
     let release: (() => Promise<void>) | undefined;
     try {
+      const [lockfile, writeFileAtomic] = await loadWriters();
       release = await lockfile.lock(this.#lockTarget, {
         lockfilePath: `${this.file}.lock`,
         realpath: false,

@@ -27,7 +27,9 @@ const smtpError = (code: number, message: string): Error =>
  * SMTP error from smtp-server; nothing a client sends can throw out of here.
  */
 export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink> {
-  const { SMTPServer } = await import("smtp-server");
+  // `.default` (module.exports) works both unbundled and in dist/'s bundle, whose lazy chunk
+  // for this CommonJS package has a default export only.
+  const { SMTPServer } = (await import("smtp-server")).default;
   const server: SMTPServer = new SMTPServer({
     name: "mail-events-mcp",
     banner: "mail-events-mcp local inbox: accepts mail for any address, relays nothing",

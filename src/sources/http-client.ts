@@ -1,6 +1,19 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Agent, type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { isRetryable, MailEventsError } from "../errors.js";
+
+// undici is half a megabyte of JavaScript: load it on the first request, not at start-up,
+// so `initialize` and `tools/list` are answered sooner (SPEC §7 cold start).
+// `.default` is undici's module.exports, both under plain Node and in the bundle (where a lazily
+// imported CommonJS package becomes a chunk with a default export only).
+let undici: Promise<typeof import("undici").default> | undefined;
+const loadUndici = () => {
+  undici ??= import("undici").then((m) => m.default);
+  return undici;
+};
+
+/** Loads the HTTP stack ahead of the first request (main.ts calls it once the client is initialized). */
+export const preloadHttp = (): Promise<void> => loadUndici().then(() => {});
 
 export interface HttpClientOptions {
   token?: string | undefined;
@@ -82,7 +95,7 @@ export function networkError(error: unknown, url: URL, signal: AbortSignal): unk
  */
 export class HttpClient {
   readonly #token: string | undefined;
-  readonly #dispatcher: Dispatcher;
+  #dispatcher: Dispatcher | undefined;
   readonly #ownsDispatcher: boolean;
   readonly #slackMs: number;
   readonly #backoffMs: number;
@@ -92,9 +105,7 @@ export class HttpClient {
   constructor(options: HttpClientOptions = {}) {
     this.#token = options.token;
     this.#ownsDispatcher = options.dispatcher === undefined;
-    this.#dispatcher =
-      options.dispatcher ??
-      new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000, connections: 128 });
+    this.#dispatcher = options.dispatcher;
     this.#slackMs = options.slackMs ?? 5_000;
     this.#backoffMs = options.backoffMs ?? 200;
     this.#maxBackoffMs = options.maxBackoffMs ?? 5_000;
@@ -108,6 +119,12 @@ export class HttpClient {
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
     let response: Dispatcher.ResponseData;
     try {
+      const { Agent, request } = await loadUndici();
+      this.#dispatcher ??= new Agent({
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 60_000,
+        connections: 128,
+      });
       response = await request(url, {
         method: "GET",
         headers,
@@ -175,7 +192,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.destroy();
+    if (this.#ownsDispatcher) await this.#dispatcher?.destroy();
   }
 
   async #readBody(response: Dispatcher.ResponseData, url: URL, signal: AbortSignal): Promise<string> {
