@@ -15,6 +15,8 @@ export type ErrorCode =
   | "IDENTITY_REQUIRED"
   | "INVALID_INPUT"
   | "CURSOR_STORE"
+  | "INBOX_PORT_IN_USE"
+  | "INBOX_STATE_LOCKED"
   | "ABORTED";
 
 export class MailEventsError extends Error {

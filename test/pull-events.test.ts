@@ -92,31 +92,29 @@ describe("pull_events", () => {
 
   it("passes unknown fields through and accepts each timestamp and type placement the vendor uses", async () => {
     h = await startHarness();
-    h.fake
-      .ensure("a@x.test")
-      .push(
-        {
-          seq: 1,
-          id: "evt_a",
-          type: "email.received",
-          ts: 1767225600000,
-          data: { subject: "ts", custom: 1 },
-        },
-        {
-          seq: 2,
-          id: "evt_b",
-          tsIso: "2026-01-01T00:00:01.000Z",
-          data: { type: "email.sent", subject: "iso" },
-        } as never,
-        {
-          seq: 3,
-          id: "evt_c",
-          type: "email.no_reply",
-          createdAt: "2026-01-01T00:00:02Z",
-          convId: "c1",
-          data: {},
-        } as never,
-      );
+    h.fake.ensure("a@x.test").push(
+      {
+        seq: 1,
+        id: "evt_a",
+        type: "email.received",
+        ts: 1767225600000,
+        data: { subject: "ts", custom: 1 },
+      },
+      {
+        seq: 2,
+        id: "evt_b",
+        tsIso: "2026-01-01T00:00:01.000Z",
+        data: { type: "email.sent", subject: "iso" },
+      } as never,
+      {
+        seq: 3,
+        id: "evt_c",
+        type: "email.no_reply",
+        createdAt: "2026-01-01T00:00:02Z",
+        convId: "c1",
+        data: {},
+      } as never,
+    );
     const page = await h.ok<{
       events: { type: string; receivedAt: string; data: Record<string, unknown> }[];
     }>("pull_events", { identity: "a@x.test" });

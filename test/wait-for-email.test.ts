@@ -1,4 +1,3 @@
-import type { ProgressNotification } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness, textOf } from "./helpers/harness.js";
 
@@ -143,7 +142,7 @@ describe("wait_for_email", () => {
   it("sends progress notifications to a client that asks for them", async () => {
     h = await startHarness({ deps: { progressEveryMs: 100 } });
     h.fake.ensure("me@x.test");
-    const progress: ProgressNotification["params"][] = [];
+    const progress: { progress: number; total?: number | undefined }[] = [];
     await h.client.callTool(
       { name: "wait_for_email", arguments: { identity: "me@x.test", timeoutSeconds: 0.6 } },
       undefined,

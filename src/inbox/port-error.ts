@@ -17,7 +17,7 @@ export class PortInUseError extends MailEventsError {
   constructor(which: keyof typeof PORT_SETTING, port: number, detail: string, cause?: unknown) {
     const s = PORT_SETTING[which];
     super(
-      "CONFIG_INVALID",
+      "INBOX_PORT_IN_USE",
       `the local inbox cannot listen on ${s.name} port ${port}: ${detail}; set ${s.env} (${s.flag}) to a free port`,
       { cause },
     );

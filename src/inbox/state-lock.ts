@@ -74,7 +74,7 @@ export async function acquireStateLock(
 
 function inUse(dir: string, other: LockInfo): MailEventsError {
   return new MailEventsError(
-    "CONFIG_INVALID",
+    "INBOX_STATE_LOCKED",
     `the local inbox log in ${dir} is already in use by process ${other.pid} (SMTP port ${other.smtpPort}, HTTP port ${other.httpPort}); use that inbox by setting MAIL_EVENTS_SMTP_PORT and MAIL_EVENTS_HTTP_PORT to its ports, or set MAIL_EVENTS_STATE_DIR to another directory`,
   );
 }

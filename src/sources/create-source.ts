@@ -1,5 +1,4 @@
 import type { Config } from "../config.js";
-import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { HttpClient } from "./http-client.js";
 import { InboxbaseSource } from "./inboxbase.js";
@@ -15,15 +14,12 @@ export function createHostedSource(config: Config, http: HttpClient, log?: Logge
   const url = config.url ?? "";
   const logged = log === undefined ? {} : { log };
   switch (config.source) {
-    case "inboxbase":
-      return new InboxbaseSource({ url, http });
-    case "local":
-      return new InboxbaseSource({ url, http, kind: "local" });
     case "mails":
       return new MailsSource({ url, http, ...logged });
     case "molted":
       return new MoltedSource({ url, http, ...logged });
     default:
-      throw new MailEventsError("CONFIG_INVALID", `MAIL_EVENTS_SOURCE ${config.source} is not supported yet`);
+      // inboxbase, or a local inbox reached by URL: the same cursor-endpoint dialect.
+      return new InboxbaseSource({ url, http, kind: config.source });
   }
 }
