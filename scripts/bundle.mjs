@@ -20,8 +20,8 @@ const result = await build({
   allowOverwrite: true,
   logLevel: "warning",
   metafile: true,
-  // CommonJS dependencies call require() and read __filename (write-file-atomic names its
-  // temp files after it); an ES module has neither, so every output file defines them.
+  // Bundled CommonJS dependencies call require() and may read __filename or __dirname; an
+  // ES module has none of them, so every output file defines them.
   banner: {
     js: [
       'import { createRequire as __bundleRequire } from "node:module";',

@@ -4,7 +4,6 @@ import process, { stdout } from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { openApp } from "./app.js";
 import { type Invocation, loadConfig } from "./config.js";
-import { preloadCursorWriters } from "./cursors/cursor-store.js";
 import { isMailEventsError } from "./errors.js";
 import { lineLogger } from "./log.js";
 import { preloadHtml } from "./mail/html.js";
@@ -51,8 +50,8 @@ function onShutdown(stop: () => Promise<void>, watchStdin: boolean): void {
       () => process.exit(1),
     );
   };
-  // `on`, not `once`: signal-exit (loaded lazily with write-file-atomic) re-raises a signal
-  // when, as its listener runs, it sees no other listener — and `once` would already be gone.
+  // `on`, not `once`: a library listener loaded later (signal-exit does this) re-raises the
+  // signal if, as it runs, it sees no other listener — and a `once` listener is gone by then.
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
   // The SDK's stdio transport does not react to stdin EOF; a host that closes our stdin is gone.
@@ -70,14 +69,11 @@ async function serve(invocation: Invocation): Promise<void> {
     await app.close();
   }, true);
   await server.connect(new StdioServerTransport());
-  // What tool calls need but the handshake does not (undici, html-to-text, the cursor file
-  // writers) loads just after the client says it is initialized: `tools/list` is answered
-  // first, and the first call does not pay for the load either.
+  // What tool calls need but the handshake does not (undici, html-to-text) loads just after
+  // the client says it is initialized: `tools/list` is answered first, and the first call
+  // does not pay for the load either.
   server.server.oninitialized = () => {
-    setTimeout(
-      () => void Promise.allSettled([preloadHttp(), preloadHtml(), preloadCursorWriters()]),
-      50,
-    ).unref();
+    setTimeout(() => void Promise.allSettled([preloadHttp(), preloadHtml()]), 50).unref();
   };
 }
 

@@ -1,22 +1,10 @@
-import { mkdir, readFile, rename } from "node:fs/promises";
+import { renameSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Cursor, Position } from "../sources/source.js";
-
-// The lock and atomic-write libraries (with graceful-fs, which patches fs as it loads) are
-// needed by the first commit, not by start-up (SPEC §7 cold start).
-let writers: Promise<[typeof import("proper-lockfile"), typeof import("write-file-atomic")]> | undefined;
-const loadWriters = () => {
-  writers ??= Promise.all([
-    import("proper-lockfile").then((m) => m.default),
-    import("write-file-atomic").then((m) => m.default),
-  ]);
-  return writers;
-};
-
-/** Loads them ahead of the first commit (main.ts calls it once the client is initialized). */
-export const preloadCursorWriters = (): Promise<void> => loadWriters().then(() => {});
+import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
 
 export interface StoredCursor {
   source: string;
@@ -71,7 +59,6 @@ function parseFile(text: string): Record<string, StoredCursor> {
  */
 export class CursorStore {
   readonly file: string;
-  readonly #lockTarget: string;
   readonly #log: Logger;
   readonly #memory = new Map<string, StoredCursor>();
   #dirty = new Map<string, { entry: StoredCursor; force: boolean }>();
@@ -81,7 +68,6 @@ export class CursorStore {
 
   private constructor(dir: string, log: Logger, now: () => Date) {
     this.file = join(dir, FILE_NAME);
-    this.#lockTarget = dir;
     this.#log = log;
     this.#now = now;
   }
@@ -171,46 +157,37 @@ export class CursorStore {
 
   async #write(batch: Map<string, { entry: StoredCursor; force: boolean }>): Promise<void> {
     if (batch.size === 0) return;
-    let release: (() => Promise<void>) | undefined;
     try {
-      const [lockfile, writeFileAtomic] = await loadWriters();
-      release = await lockfile.lock(this.#lockTarget, {
-        lockfilePath: `${this.file}.lock`,
-        realpath: false,
-        stale: 2000,
-        update: 1000,
-        retries: { retries: 60, factor: 1.3, minTimeout: 2, maxTimeout: 100 },
-        onCompromised: (error) => this.#log.warn(`cursor file lock was lost: ${error.message}`),
+      // Read, merge and replace under the lock, so no other process's newer cursor is lost.
+      await withLock(`${this.file}.lock`, () => {
+        const onDisk = this.#parseDisk(readIfExists(this.file));
+        for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
+        for (const entry of Object.values(onDisk)) this.#merge(entry);
+        const body: CursorFile = { version: 1, cursors: Object.fromEntries(Object.entries(onDisk)) };
+        replaceDurably(this.file, `${JSON.stringify(body, null, 1)}\n`);
       });
-      const onDisk = await this.#readDisk();
-      for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
-      for (const entry of Object.values(onDisk)) this.#merge(entry);
-      const body: CursorFile = { version: 1, cursors: Object.fromEntries(Object.entries(onDisk)) };
-      await writeFileAtomic(this.file, `${JSON.stringify(body, null, 1)}\n`, { fsync: true });
     } catch (error) {
       throw new MailEventsError(
         "CURSOR_STORE",
         `could not save cursors to ${this.file} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,
         { cause: error },
       );
-    } finally {
-      await release?.().catch(() => {});
     }
   }
 
   async #readDisk(): Promise<Record<string, StoredCursor>> {
-    let text: string;
-    try {
-      text = await readFile(this.file, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
-      throw error;
-    }
+    return this.#parseDisk(readIfExists(this.file));
+  }
+
+  #parseDisk(text: string | undefined): Record<string, StoredCursor> {
+    if (text === undefined) return {};
     try {
       return parseFile(text);
     } catch (error) {
       const aside = `${this.file}.corrupt-${Date.now()}`;
-      await rename(this.file, aside).catch(() => {});
+      try {
+        renameSync(this.file, aside);
+      } catch {}
       this.#log.warn(
         `cursor file ${this.file} could not be read (${(error as Error).message}); moved it to ${aside} and started with no stored cursors`,
       );
