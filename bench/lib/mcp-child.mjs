@@ -18,7 +18,7 @@ export function rssMiB(pid) {
  * Spawns `node <args>` and connects a real SDK Client over stdio. Returns the client, the
  * child's pid, and how long spawn → initialize took.
  */
-export async function connectChild({ args, env = {}, cwd = ROOT, name = "bench" }) {
+export async function connectChild({ args, env = {}, cwd = ROOT, name = "bench", onTransport }) {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args,
@@ -31,6 +31,7 @@ export async function connectChild({ args, env = {}, cwd = ROOT, name = "bench" 
     stderr = (stderr + chunk.toString()).slice(-4000);
   });
   const client = new Client({ name, version: "0" });
+  onTransport?.(transport);
   const t0 = performance.now();
   await client.connect(transport);
   const initializedAt = performance.now();
