@@ -67,6 +67,85 @@ describe("one-time codes", () => {
   });
 
   it.each([
+    ["Your sign-in code", "Use 847293 to sign in.", "847293"],
+    ["Your verification code", "Use 847293 to continue.", "847293"],
+    ["Your verification code", "Enter 847293 in the app.", "847293"],
+    ["Your Acme code", "It is 847293.", "847293"],
+    ["Votre code de connexion", "C’est 847293.", "847293"],
+    ["Ваш код", "Скопируйте 847293 в приложение.", "847293"],
+  ])("takes a verb's code when the subject %j names one: %j", (subject, text, code) => {
+    expect(extractCodes({ subject, text })).toEqual([code]);
+  });
+
+  it.each(["Use 847293 to continue.", "Enter 847293 in the app.", "It is 847293."])(
+    "needs a code-naming subject for a verb without a purpose: %j",
+    (text) => {
+      expect(extractCodes({ subject: "Welcome to Acme", text })).toEqual([]);
+      // A subject with a decoy or an offer in it names no code.
+      expect(extractCodes({ subject: "Confirm your order", text })).toEqual([]);
+      expect(extractCodes({ subject: "Your code for 20% off", text })).toEqual([]);
+    },
+  );
+
+  it.each([
+    "Use 847293 or 112233 to continue.",
+    "Order 5521: use 847293 to track it.",
+    "Enter 10001 as your zip code",
+    "Use 2024 as the year",
+    "Call 5551234 to sign up",
+    "Your order 847293 is confirmed — sign in to track it",
+    "Use code SAVE20 for 20 % off",
+    "Our address is 1600 Amphitheatre Parkway.",
+    "The total is 4821.",
+  ])("keeps rejecting decoys under a code-naming subject: %j", (text) => {
+    expect(extractCodes({ subject: "Your verification code", text })).toEqual([]);
+  });
+
+  it.each([
+    ["Use 771122 to sign in.", "771122"],
+    ["Enter 583920 to finish signing up.", "583920"],
+    ["Enter 583920 to verify your email", "583920"],
+    ["Type 4821 to log in", "4821"],
+    ["Verify your account: enter 583920 to finish signing up", "583920"],
+    ["Saisissez 482193 pour vous connecter.", "482193"],
+    ["Geben Sie 482193 ein, um sich anzumelden.", "482193"],
+    ["Введите 482193 для входа.", "482193"],
+    ["请输入482193完成注册。", "482193"],
+    ["482193を入力してログインしてください。", "482193"],
+  ])("takes a code a verb asks to type for signing in or verifying: %j", (text, code) => {
+    expect(codesIn(text)).toEqual([code]);
+  });
+
+  it.each([
+    "Call 5551234 to sign up",
+    "Text JOIN to 55512 to sign up",
+    "Enter 1234 Main Street to sign in",
+    "Enter 10001 as your zip code to sign up",
+    "Use 2024 to sign in",
+    "Use 4155550199 to sign in",
+    "Enter 583920 to see your order",
+  ])("needs the verb right before and nothing owning the number: %j", (text) => {
+    expect(codesIn(text)).toEqual([]);
+  });
+
+  it.each([
+    ["Votre code d'accès : 915530", "915530"],
+    ["code d'accès 915530", "915530"],
+    ["Votre code d’accès : 915530", "915530"],
+    ["Votre code dʼaccès est 915530", "915530"],
+    ["Il tuo codice d'accesso è 915530", "915530"],
+    ["Il codice dell’accesso: 915530", "915530"],
+    ["Your code — it's 482193", "482193"],
+  ])("reads through elided articles and contractions: %j", (text, code) => {
+    expect(codesIn(text)).toEqual([code]);
+  });
+
+  it("still reads an elided preposition before a decoy as a decoy", () => {
+    expect(codesIn("Votre code d'invitation : 915530")).toEqual([]);
+    expect(codesIn("Il codice dell'ordine 91553012")).toEqual([]);
+  });
+
+  it.each([
     "Order #123456 has shipped. Your code expires in 10 minutes.",
     "Use code SAVE20 for 20% off",
     "Use promo code SPRING25 at checkout",

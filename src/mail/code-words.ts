@@ -213,3 +213,46 @@ export function classifyWord(word: string, prev = "", next = "", nextNext = ""):
 /** Sentences that advertise a discount: their "code SAVE20" is a promo code. */
 export const PROMO =
   /\d\s?%|%\s?off|free (?:ship|deliver)|your next (?:order|purchase)|at checkout|\boff\b|discount|promo|coupon|voucher|\bsale\b|\bsave\b|rabatt|gutschein|descuento|desconto|réduction|sconto|скидк|промокод|折扣|优惠|割引|クーポン|할인|쿠폰|indirim|zniżk|rabat/i;
+
+/**
+ * Elided articles and prepositions ("d'accès", "codice dell'accesso", "l’OTP") and English
+ * contractions ("it's", "you'd"). Split on the apostrophe they would leave a one-letter word,
+ * and "d", "s", "m" read as units (days, seconds, metres) that break a keyword's link; the
+ * elided word carries no meaning here, so it is dropped. ASCII, curly and modifier apostrophes.
+ */
+export const ELISION =
+  /(?<![\p{L}\p{M}])(?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|dell|dall|nell|sull|all|coll|quell|quest|un|nessun)['’ʼ](?=\p{L})|['’ʼ](?:s|d|ll|re|ve|m|t)(?![\p{L}\p{M}])/giu;
+
+// Verbs that hand the reader a code to type: "Use 847293", "Enter 583920", "Geben Sie … ein",
+// "Введите …", "请输入…". Matched against the few characters right before a candidate.
+const ACTION_VERBS =
+  "use|enter|type|input|paste|copy|key in|" +
+  "usa|utiliza|utilice|introduce|introduzca|ingresa|ingrese|escribe|escriba|copia|digite|insira|informe|copie|" +
+  "utilisez|utilise|saisissez|saisis|entrez|tapez|copiez|collez|indiquez|" +
+  "verwende|verwenden sie|nutze|nutzen sie|benutze|benutzen sie|gib|geben sie|kopiere|kopieren sie|" +
+  "utilizza|utilizzi|inserisci|inserire|digita|immetti|" +
+  "gebruik|voer|typ|kopieer|" +
+  "użyj|wpisz|wprowadź|skopiuj|podaj|" +
+  "используйте|используй|введите|введи|укажите|скопируйте|" +
+  "kullan|kullanın|girin|gir|yazın|" +
+  "använd|ange|skriv in|brug|indtast|bruk|skriv inn|angi|käytä|syötä|" +
+  "sử dụng|nhập";
+// "… is 847293" / "c'est 847293" count only when the subject already names a code.
+const COPULAS = "is|here['’]s|it['’]s|es|est|ist|lautet|é|è|jest|är|er|это";
+const CJK_ACTION = "输入|輸入|使用|填写|填寫|填入|入力|입력";
+/** A verb that ends the text before a candidate (a window of a few dozen characters). */
+export const ACTION_BEFORE = new RegExp(
+  `(?:(?<![\\p{L}\\p{M}])(?:${ACTION_VERBS})|${CJK_ACTION})\\s{0,3}[:：]?\\s{0,3}$`,
+  "iu",
+);
+/** "It is 847293." — only for a subject that names a code, and only ending its clause. */
+export const COPULA_BEFORE = new RegExp(`(?<![\\p{L}\\p{M}])(?:${COPULAS})\\s{0,3}[:：]?\\s{0,3}$`, "iu");
+/** Japanese and Korean put the verb after the code: "847293を入力", "847293을 입력". */
+export const ACTION_AFTER = /^\s{0,2}(?:を|을|를)?\s{0,2}(?:入力|입력|コピー|복사)/u;
+
+/**
+ * What a typed code is for: signing in or up, logging in, verifying, confirming, registering.
+ * "Use 771122 to sign in" needs no code noun. Runs on the rest of one sentence.
+ */
+export const PURPOSE =
+  /(?<![\p{L}\p{M}])(?:sign(?:ing)?[- ]?(?:in|on|up)(?![\p{L}\p{M}])|log(?:ging)?[- ]?(?:in|on)(?![\p{L}\p{M}])|login|signin|signup|verif|confirm|authenticat|activat|registe|registr|create (?:your|an|a new) account|iniciar sesión|inicia sesión|acceder|verific|entrar|fazer login|acessar|cadastr|connecter|connexion|vérifi|inscri|accéder|anmeld|anzumeld|einlogg|einzulogg|registrier|bestätig|verifizier|accedere|conferm|inloggen|in te loggen|aanmelden|aan te melden|bevestig|zaloguj|zalogow|logowan|weryfik|potwierdz|rejestr|войти|вход|подтвер|регистрац|провер|giriş|doğrula|onayla|kayıt|logga in|verifiera|bekräfta|log ind|logg inn|bekræft|kirjaudu|vahvist|đăng nhập|xác minh|xác nhận)|登录|登入|注册|註冊|验证|驗證|确认|確認|ログイン|登録|認証|로그인|가입|인증|확인/iu;

@@ -1,5 +1,15 @@
 import { codeShape, type Shape } from "./code-shape.js";
-import { classifyWord, PROMO, QUALIFIER_NEAR, type WordKind } from "./code-words.js";
+import {
+  ACTION_AFTER,
+  ACTION_BEFORE,
+  COPULA_BEFORE,
+  classifyWord,
+  ELISION,
+  PROMO,
+  PURPOSE,
+  QUALIFIER_NEAR,
+  type WordKind,
+} from "./code-words.js";
 import { analyzeHtml } from "./html.js";
 
 /** Codes sit near the top of an email; scanning further only invites decoys and slowness. */
@@ -48,7 +58,7 @@ interface Token {
 
 /** Words of a short window, each classified with its neighbours in view. */
 function tokens(window: string): Token[] {
-  const words = [...window.matchAll(WORD)].map((m) => m[0]);
+  const words = [...window.replace(ELISION, " ").matchAll(WORD)].map((m) => m[0]);
   return words.map((text, i) => {
     if (/^\p{N}+$/u.test(text)) return { text, kind: "number" as const };
     const at = (j: number) => (words[j] ?? "").toLowerCase();
@@ -150,13 +160,72 @@ const isStandalone = (line: string, shown: string): boolean =>
 
 const compactOf = (s: string) => s.replace(/[^A-Z0-9]/g, "");
 
+// A sentence ends at a full stop, "!", "?" or ";" before a space, or at a CJK stop.
+const SENTENCE_END = /[.!?;](?:\s|$)|[。！？]/u;
+const SENTENCE_ENDS = /[.!?;](?=\s)|[。！？]/gu;
+
+/** Nothing that owns a number: no decoy noun, no other number, no unit, no month. */
+const clean = (text: string): boolean =>
+  tokens(text).every(
+    (t) => t.kind !== "decoy" && t.kind !== "number" && t.kind !== "unit" && t.kind !== "month",
+  );
+
+/** Code-shaped candidates in a short text. */
+function candidatesIn(text: string): number {
+  let count = 0;
+  for (const run of text.matchAll(RUN)) count += codeShape(run[0], run.index).length;
+  return count;
+}
+
+/**
+ * A candidate no keyword introduces, handed to the reader by a verb: "Use 771122 to sign in",
+ * "Enter 583920 to finish signing up" (verb + purpose in one sentence), or — when the subject
+ * already names a code — "Use 847293 to continue" / "It is 847293" with the candidate alone in
+ * its sentence. Decoy nouns, other numbers and units in the sentence veto it ("Enter 10001 as
+ * your zip code"); year- and phone-like shapes never qualify ("Use 2024 as the year").
+ */
+function actionLink(
+  body: string,
+  shape: Shape,
+  lineStart: number,
+  lineEnd: number,
+  subjectNamesCode: boolean,
+): Link | undefined {
+  if (shape.needsTight) return undefined;
+  const before = body.slice(Math.max(lineStart, shape.start - 40), shape.start);
+  const rest = body.slice(shape.end, Math.min(lineEnd, shape.end + 160));
+  const stop = rest.search(SENTENCE_END);
+  const after = stop === -1 ? rest : rest.slice(0, stop);
+  const acted = ACTION_AFTER.test(after) || ACTION_BEFORE.test(before);
+  if (acted) {
+    const purpose = PURPOSE.exec(after);
+    if (purpose && clean(after.slice(0, purpose.index))) return { strength: 1, tight: true, distance: 0 };
+  }
+  if (!subjectNamesCode || !clean(after)) return undefined;
+  // "It is 847293." yes; "Our address is 1600 Amphitheatre Parkway" no: a copula's code ends its clause.
+  if (!acted && !(COPULA_BEFORE.test(before) && /^\s*(?:[,;:–—(]|$)/u.test(after))) return undefined;
+  const head = body.slice(Math.max(lineStart, shape.start - 200), shape.start);
+  let from = 0;
+  for (const end of head.matchAll(SENTENCE_ENDS)) from = end.index + end[0].length;
+  return candidatesIn(head.slice(from) + shape.shown + after) === 1
+    ? { strength: 1, tight: true, distance: 1 }
+    : undefined;
+}
+
 /** Scores every code candidate in one text; `bonus` favours the subject. */
-function scan(text: string, bonus: number, prominent: Set<string>, found: Map<string, CodeMatch>): void {
+function scan(
+  text: string,
+  bonus: number,
+  prominent: Set<string>,
+  found: Map<string, CodeMatch>,
+  subjectNamesCode = false,
+): void {
   const body = text.slice(0, MAX_SCAN_CHARS).normalize("NFKC");
   let seen = 0;
   for (const run of body.matchAll(RUN)) {
     if (++seen > MAX_CANDIDATES) break;
-    for (const shape of codeShape(run[0], run.index)) consider(body, shape, bonus, prominent, found);
+    for (const shape of codeShape(run[0], run.index))
+      consider(body, shape, bonus, prominent, found, subjectNamesCode);
   }
 }
 
@@ -166,6 +235,7 @@ function consider(
   bonus: number,
   prominent: Set<string>,
   found: Map<string, CodeMatch>,
+  subjectNamesCode: boolean,
 ): void {
   const { start, end, shown } = shape;
   // Line bounds looked up within a window: a megabyte without newlines must stay linear.
@@ -180,11 +250,13 @@ function consider(
   if (before === "decoy" || after === "decoy") return;
   const standalone = isStandalone(line, shown);
   const isProminent = prominent.has(compactOf(shown));
-  const link = before ?? after ?? (standalone || isProminent ? keywordAbove(body, lineStart) : undefined);
-  if (link === undefined) return;
   const framed = standalone || isProminent;
-  if (link.strength === 1 && !link.tight && !framed) return;
-  if (shape.needsTight && !link.tight) return;
+  let link = before ?? after ?? (framed ? keywordAbove(body, lineStart) : undefined);
+  if (link && ((link.strength === 1 && !link.tight && !framed) || (shape.needsTight && !link.tight)))
+    link = undefined;
+  // No keyword owns it: a verb that asks to type it may ("Use 771122 to sign in").
+  link ??= actionLink(body, shape, lineStart, lineEnd, subjectNamesCode);
+  if (link === undefined) return;
   const score =
     link.strength * 10 +
     (link.tight ? 8 : 0) +
@@ -196,6 +268,14 @@ function consider(
   const previous = found.get(shape.code);
   if (previous === undefined || previous.score < score)
     found.set(shape.code, { code: shape.code, shown, score });
+}
+
+/** "Your sign-in code", "Verify your email": a subject about a code, and about nothing else. */
+function namesCode(subject: string): boolean {
+  const text = subject.slice(0, 300).normalize("NFKC");
+  if (PROMO.test(text)) return false;
+  const kinds = tokens(text).map((t) => t.kind);
+  return kinds.some((k) => k === "keyword" || k === "qualifier") && !kinds.includes("decoy");
 }
 
 /** All one-time codes in an email, best first (at most five). */
@@ -210,7 +290,8 @@ export function findCodes(sources: CodeSources): CodeMatch[] {
   }
   const found = new Map<string, CodeMatch>();
   if (sources.subject) scan(sources.subject, 4, prominent, found);
-  for (const body of sources.bodies ?? []) if (body) scan(body, 0, prominent, found);
+  const subjectNamesCode = sources.subject ? namesCode(sources.subject) : false;
+  for (const body of sources.bodies ?? []) if (body) scan(body, 0, prominent, found, subjectNamesCode);
   return [...found.values()].sort((a, b) => b.score - a.score).slice(0, MAX_CODES);
 }
 
