@@ -4,6 +4,7 @@ import process, { stdout } from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { openApp } from "./app.js";
 import { type Invocation, loadConfig } from "./config.js";
+import { loadDurableFileLibraries } from "./cursors/durable-file.js";
 import { isMailEventsError } from "./errors.js";
 import { lineLogger } from "./log.js";
 import { preloadHtml } from "./mail/html.js";
@@ -69,11 +70,15 @@ async function serve(invocation: Invocation): Promise<void> {
     await app.close();
   }, true);
   await server.connect(new StdioServerTransport());
-  // What tool calls need but the handshake does not (undici, html-to-text) loads just after
+  // What tool calls need but the handshake does not (undici, html-to-text, the cursor file's
+  // lock and atomic writer) loads just after
   // the client says it is initialized: `tools/list` is answered first, and the first call
   // does not pay for the load either.
   server.server.oninitialized = () => {
-    setTimeout(() => void Promise.allSettled([preloadHttp(), preloadHtml()]), 50).unref();
+    setTimeout(
+      () => void Promise.allSettled([preloadHttp(), preloadHtml(), loadDurableFileLibraries()]),
+      50,
+    ).unref();
   };
 }
 

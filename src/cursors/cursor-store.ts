@@ -159,7 +159,7 @@ export class CursorStore {
     if (batch.size === 0) return;
     try {
       // Read, merge and replace under the lock, so no other process's newer cursor is lost.
-      await withLock(`${this.file}.lock`, () => {
+      await withLock(this.file, `${this.file}.lock`, () => {
         const onDisk = this.#parseDisk(readIfExists(this.file));
         for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
         for (const entry of Object.values(onDisk)) this.#merge(entry);

@@ -1,25 +1,32 @@
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /*
  * The cursor file's small, hot I/O: a lock, a read, a durable replace. Each is a handful of
- * syscalls on a file of a few kilobytes, so they run synchronously: through libuv's thread
- * pool each of the ~12 steps costs a round trip (~0.3 ms here), which made a commit take
- * ~3.7 ms of a wait_for_email result's ~5 ms (SPEC §7 latency). Only waiting for another
- * process's lock yields the event loop.
+ * syscalls on a file of a few kilobytes, so they use the libraries' synchronous forms: through
+ * libuv's thread pool each of the ~12 steps costs a round trip (~0.3 ms here), which made a
+ * commit take ~3.7 ms of a wait_for_email result's ~5 ms (SPEC §7 latency). Only waiting for
+ * another process's lock yields the event loop.
  */
+
+type Libraries = [typeof import("proper-lockfile"), typeof import("write-file-atomic")];
+let libraries: Libraries | undefined;
+let loading: Promise<Libraries> | undefined;
+
+/**
+ * proper-lockfile and write-file-atomic (with graceful-fs, which patches fs as it loads) are
+ * needed by the first commit, not by start-up (SPEC §7 cold start).
+ */
+export function loadDurableFileLibraries(): Promise<Libraries> {
+  loading ??= Promise.all([
+    import("proper-lockfile").then((m) => m.default),
+    import("write-file-atomic").then((m) => m.default),
+  ]).then((loaded) => {
+    libraries = loaded;
+    return loaded;
+  });
+  return loading;
+}
 
 /** A lock older than this is taken over: its holder died (a commit holds it ~1 ms). */
 const STALE_MS = 2_000;
@@ -27,38 +34,28 @@ const STALE_MS = 2_000;
 const LOCK_TIMEOUT_MS = 10_000;
 
 /**
- * Runs `fn` holding a cross-process lock: the directory `lockPath`, created with mkdir (atomic
- * on every local filesystem; the layout proper-lockfile uses, so older versions interlock).
+ * Runs `fn` holding proper-lockfile's cross-process lock on `target` (a `lockPath`
+ * directory made with mkdir, atomic on every local filesystem; stale after 2 s).
  */
-export async function withLock<T>(lockPath: string, fn: () => T): Promise<T> {
+export async function withLock<T>(target: string, lockPath: string, fn: () => T): Promise<T> {
+  const [lockfile] = await loadDurableFileLibraries();
   const giveUp = Date.now() + LOCK_TIMEOUT_MS;
+  let release: () => void;
   for (let attempt = 0; ; attempt++) {
     try {
-      mkdirSync(lockPath);
+      release = lockfile.lockSync(target, { lockfilePath: lockPath, realpath: false, stale: STALE_MS });
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
+      if (Date.now() > giveUp) throw new Error(`the lock ${lockPath} stayed taken for ${LOCK_TIMEOUT_MS} ms`);
+      await sleep(Math.min(50, 1 + attempt * 2));
     }
-    let mtime: number;
-    try {
-      mtime = statSync(lockPath).mtimeMs;
-    } catch {
-      continue; // released between mkdir and stat: try again at once
-    }
-    if (Date.now() - mtime > STALE_MS) {
-      try {
-        rmdirSync(lockPath);
-      } catch {}
-      continue;
-    }
-    if (Date.now() > giveUp) throw new Error(`the lock ${lockPath} stayed taken for ${LOCK_TIMEOUT_MS} ms`);
-    await sleep(Math.min(50, 1 + attempt * 2));
   }
   try {
     return fn();
   } finally {
     try {
-      rmdirSync(lockPath);
+      release();
     } catch {}
   }
 }
@@ -74,28 +71,11 @@ export function readIfExists(file: string): string | undefined {
 }
 
 /**
- * Replaces `file` with `text` atomically and durably: a temp file unique to this process and
- * call, fsync, rename. A kill -9 at any instant leaves the old file or the new one.
+ * Replaces `file` with `text` atomically and durably (write-file-atomic: a temp file unique to
+ * this process and call, fsync, rename): a kill -9 at any instant leaves the old or the new file.
+ * Call it inside `withLock`, which has loaded the library.
  */
 export function replaceDurably(file: string, text: string): void {
-  const temp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-  let renamed = false;
-  try {
-    const fd = openSync(temp, "w");
-    try {
-      const bytes = Buffer.from(text);
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, file);
-    renamed = true;
-  } finally {
-    if (!renamed) {
-      try {
-        unlinkSync(temp);
-      } catch {}
-    }
-  }
+  if (libraries === undefined) throw new Error("replaceDurably called before withLock loaded its library");
+  libraries[1].sync(file, text, { fsync: true });
 }
