@@ -1,0 +1,48 @@
+import { once } from "node:events";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+/** What to send for one request: a status and body, or full control of the response. */
+export type Junk =
+  | { status?: number; contentType?: string; body: string | Uint8Array }
+  | { write: (res: ServerResponse) => void };
+
+const EMPTY_PAGE = JSON.stringify({ identity: "junk@x.test", events: [], cursor: 0, hasMore: false });
+
+/**
+ * An upstream that answers each request with the next queued junk (FIFO), or with a valid
+ * empty inboxbase page when the queue is empty. For fuzzing what the server accepts.
+ */
+export class JunkUpstream {
+  readonly queue: Junk[] = [];
+  requests = 0;
+  url = "";
+  #sockets = new Set<Socket>();
+  #server = createServer((req, res) => {
+    this.requests++;
+    req.resume();
+    const junk = this.queue.shift() ?? { body: EMPTY_PAGE };
+    if ("write" in junk) {
+      junk.write(res);
+      return;
+    }
+    res.writeHead(junk.status ?? 200, { "content-type": junk.contentType ?? "application/json" });
+    res.end(junk.body);
+  });
+
+  async start(): Promise<this> {
+    this.#server.on("connection", (socket) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+    this.#server.listen(0, "127.0.0.1");
+    await once(this.#server, "listening");
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    this.#server.close();
+  }
+}

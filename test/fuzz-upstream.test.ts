@@ -1,0 +1,192 @@
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Junk, JunkUpstream } from "./fakes/junk-upstream.js";
+import { tempDir } from "./helpers/harness.js";
+
+const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
+const IDENTITY = "junk@x.test";
+const TOOL_ERROR = /^\[[A-Z_]+\] \S/;
+const MiB = 1024 * 1024;
+
+let junk: JunkUpstream;
+let stateDir: string;
+let client: Client;
+let transport: StdioClientTransport;
+
+const rssMiB = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+const pid = () => {
+  if (transport.pid === null) throw new Error("the server process is gone");
+  return transport.pid;
+};
+const textOf = (result: CallToolResult) =>
+  result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+
+beforeAll(async () => {
+  junk = await new JunkUpstream().start();
+  stateDir = await tempDir("fuzz-upstream-");
+  transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [MAIN],
+    env: {
+      PATH: process.env.PATH ?? "",
+      MAIL_EVENTS_SOURCE: "inboxbase",
+      MAIL_EVENTS_URL: junk.url,
+      MAIL_EVENTS_STATE_DIR: stateDir,
+    },
+    stderr: "pipe",
+  });
+  client = new Client({ name: "fuzz-upstream", version: "0" });
+  await client.connect(transport);
+  await client.listTools(); // so the client checks structuredContent against each outputSchema
+});
+
+afterAll(async () => {
+  await client?.close();
+  await junk?.close();
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+/** One call that must end in a valid result or a `[CODE]` tool error, never a crash or [INTERNAL]. */
+async function callAgainstJunk(kind: "pull" | "wait", timeout = 15_000): Promise<CallToolResult> {
+  const result = (await client.callTool(
+    kind === "pull"
+      ? { name: "pull_events", arguments: { identity: IDENTITY, since: 0, limit: 50, commit: false } }
+      : {
+          name: "wait_for_email",
+          arguments: { identity: IDENTITY, timeoutSeconds: 0.05, maxAgeSeconds: 1e6 },
+        },
+    undefined,
+    { timeout },
+  )) as CallToolResult;
+  if (result.isError) expect(textOf(result)).toMatch(TOOL_ERROR);
+  expect(textOf(result)).not.toMatch(/^\[INTERNAL\]/);
+  return result;
+}
+
+const page = (events: unknown[], extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ identity: IDENTITY, events, cursor: events.length, hasMore: false, ...extra });
+
+const plausibleEvent = fc.record({
+  seq: fc.nat({ max: 1000 }),
+  id: fc.string(),
+  type: fc.constantFrom("email.received", "email.sent", "mailbox.replaced"),
+  ts: fc.integer({ min: 0, max: 2 ** 42 }),
+  data: fc.record({ from: fc.string(), subject: fc.string(), text: fc.string(), html: fc.string() }),
+});
+
+/** Junk a broken, hostile or merely odd upstream might send, as one response. */
+const junkArb: fc.Arbitrary<Junk> = fc.oneof(
+  fc.uint8Array({ maxLength: 4096 }).map((bytes) => ({ body: bytes })),
+  fc.jsonValue({ maxDepth: 4 }).map((value) => ({ body: JSON.stringify(value) ?? "null" })),
+  fc.tuple(fc.array(plausibleEvent, { maxLength: 20 }), fc.double({ min: 0, max: 1 })).map(([events, at]) => {
+    const text = page(events);
+    return { body: text.slice(0, Math.floor(text.length * at)) };
+  }),
+  fc
+    .record({
+      identity: fc.jsonValue({ maxDepth: 1 }),
+      events: fc.array(
+        fc.dictionary(
+          fc.constantFrom("seq", "id", "type", "ts", "tsIso", "createdAt", "convId", "data", "x"),
+          fc.jsonValue({ maxDepth: 3 }),
+        ),
+        { maxLength: 20 },
+      ),
+      cursor: fc.jsonValue({ maxDepth: 1 }),
+      hasMore: fc.jsonValue({ maxDepth: 1 }),
+    })
+    .map((body) => ({ body: JSON.stringify(body) })),
+  fc.array(plausibleEvent, { maxLength: 20 }).map((events) => ({ body: page(events) })),
+  fc
+    .tuple(fc.constantFrom(400, 401, 403, 404, 405, 410, 418, 422), fc.string({ maxLength: 500 }))
+    .map(([status, body]) => ({ status, body })),
+  fc.string({ maxLength: 2000 }).map((body) => ({ contentType: "text/html", body })),
+);
+
+describe("junk from upstream", () => {
+  it("never crashes the server: each call gets a valid result or a tool error", async () => {
+    const counts = { ok: 0, error: 0 };
+    await fc.assert(
+      fc.asyncProperty(junkArb, fc.constantFrom("pull", "wait" as const), async (response, kind) => {
+        junk.queue.length = 0;
+        junk.queue.push(response);
+        const result = await callAgainstJunk(kind);
+        counts[result.isError ? "error" : "ok"]++;
+      }),
+      { numRuns: 300, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
+    );
+    expect(counts.error).toBeGreaterThan(10);
+    expect(counts.ok).toBeGreaterThan(10);
+    junk.queue.length = 0;
+    expect((await callAgainstJunk("pull")).isError).toBeFalsy();
+  }, 60_000);
+
+  it("reads at most its body limit of a 10 MB answer, deep nesting or an endless stream, and memory stays bounded", async () => {
+    junk.queue.length = 0;
+    await callAgainstJunk("pull"); // warm up: undici, zod paths
+    const before = rssMiB(pid());
+    const event = JSON.stringify({
+      seq: 1,
+      id: "e",
+      type: "email.received",
+      ts: 1,
+      data: { text: "x".repeat(900) },
+    });
+    const huge = `{"events":[${Array.from({ length: 10 * 1024 }, () => event).join(",")}],"cursor":1}`;
+    const cases: Junk[] = [
+      { body: huge }, // ~10 MB of valid JSON
+      { body: huge.slice(0, huge.length - 10) }, // ~10 MB, truncated
+      { body: new Uint8Array(10 * MiB).fill(0x7b) }, // 10 MB of "{"
+      { body: `${"[".repeat(500_000)}${"]".repeat(500_000)}` }, // deep nesting
+      {
+        // An endless stream of whitespace after a valid start, as fast as the socket takes it.
+        write: (res) => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.write('{"events":[');
+          const chunk = " ".repeat(64 * 1024);
+          const pump = () => {
+            while (!res.destroyed && res.write(chunk)) {}
+            if (!res.destroyed) res.once("drain", pump);
+          };
+          pump();
+        },
+      },
+    ];
+    const perRound: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      for (const response of cases) {
+        junk.queue.length = 0;
+        junk.queue.push(response);
+        const result = await callAgainstJunk("pull");
+        expect(result.isError).toBe(true);
+      }
+      perRound.push(rssMiB(pid()));
+    }
+    // A trickle that never ends: the client's own timeout cancels the call, which frees it.
+    junk.queue.length = 0;
+    junk.queue.push({
+      write: (res) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        const timer = setInterval(() => (res.destroyed ? clearInterval(timer) : res.write(" ")), 50);
+      },
+    });
+    await expect(callAgainstJunk("pull", 1_000)).rejects.toThrow(/timed out/i);
+    junk.queue.length = 0;
+    expect((await callAgainstJunk("pull")).isError).toBeFalsy();
+    const after = rssMiB(pid());
+    process.stderr.write(
+      `fuzz-upstream: RSS ${before.toFixed(1)} → ${perRound.map((r) => r.toFixed(1)).join(" → ")} → ${after.toFixed(1)} MiB\n`,
+    );
+    // Loose on purpose: a leak check, not a benchmark. Ten rounds read ~380 MiB of junk (each
+    // body up to the 8 MiB limit); RSS rises and falls with garbage collection but must stay
+    // far below what keeping the bodies would take.
+    expect(Math.max(...perRound, after) - before).toBeLessThan(300);
+  }, 60_000);
+});
