@@ -2,6 +2,7 @@
 // The composition root: the only module that touches process (env, argv, stdio, signals).
 import process, { stdout } from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { openApp } from "./app.js";
 import { type Invocation, loadConfig } from "./config.js";
 import { loadDurableFileLibraries } from "./cursors/durable-file.js";
@@ -69,16 +70,18 @@ async function serve(invocation: Invocation): Promise<void> {
     await cleanup();
     await app.close();
   }, true);
-  await server.connect(new StdioServerTransport());
+  const transport = new StdioServerTransport();
+  await server.connect(transport);
   // What tool calls need but the handshake does not (undici, html-to-text, the cursor file's
-  // lock and atomic writer) loads just after
-  // the client says it is initialized: `tools/list` is answered first, and the first call
-  // does not pay for the load either.
-  server.server.oninitialized = () => {
-    setTimeout(
-      () => void Promise.allSettled([preloadHttp(), preloadHtml(), loadDurableFileLibraries()]),
-      50,
-    ).unref();
+  // lock and atomic writer) loads with the first tools/call, alongside it: an idle server
+  // stays small (SPEC §7 idle memory), and the handshake is answered sooner (cold start).
+  const receive = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    if ("method" in message && message.method === "tools/call") {
+      if (receive) transport.onmessage = receive;
+      void Promise.allSettled([preloadHttp(), preloadHtml(), loadDurableFileLibraries()]);
+    }
+    receive?.(message);
   };
 }
 
