@@ -1,6 +1,6 @@
 import type { Config } from "./config.js";
 import { CursorStore } from "./cursors/cursor-store.js";
-import type { RunningInbox } from "./inbox/index.js";
+import type { InboxOptions, RunningInbox } from "./inbox/index.js";
 import type { Logger } from "./log.js";
 import type { ServerDeps } from "./server.js";
 import { createHostedSource } from "./sources/create-source.js";
@@ -17,6 +17,15 @@ export interface App {
  * Builds everything `createServer` needs from a Config. With the local source the inbox
  * starts (or is found running) in the background, so the MCP handshake never waits for it.
  */
+/** The local inbox's options as the config sets them (shared by `serve` and `inbox`). */
+export const inboxOptions = (config: Config, log: Logger): InboxOptions => ({
+  stateDir: config.stateDir,
+  smtpPort: config.smtpPort,
+  httpPort: config.httpPort,
+  token: config.token,
+  log,
+});
+
 export async function openApp(config: Config, log: Logger): Promise<App> {
   const http = new HttpClient({ token: config.token });
   const cursors = await CursorStore.open(config.stateDir, log);
@@ -25,13 +34,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   if (config.source === "local") {
     // Loaded only for the local source: hosted sources never pay for the inbox's code.
     const { LocalSource } = await import("./inbox/local-source.js");
-    const local = new LocalSource({
-      stateDir: config.stateDir,
-      smtpPort: config.smtpPort,
-      httpPort: config.httpPort,
-      token: config.token,
-      log,
-    });
+    const local = new LocalSource(inboxOptions(config, log));
     inbox = local.inbox;
     inbox.catch((error: Error) => log.error(error.message));
     source = local;

@@ -3,7 +3,7 @@
 import process, { stdout } from "node:process";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { openApp } from "./app.js";
+import { inboxOptions, openApp } from "./app.js";
 import { type Invocation, loadConfig } from "./config.js";
 import { loadDurableFileLibraries } from "./cursors/durable-file.js";
 import { isMailEventsError } from "./errors.js";
@@ -89,13 +89,7 @@ async function inbox(invocation: Invocation): Promise<void> {
   const { config } = invocation;
   // Commands other than `serve` load their code on demand, so the MCP server starts sooner.
   const { startInbox } = await import("./inbox/index.js");
-  const running = await startInbox({
-    stateDir: config.stateDir,
-    smtpPort: config.smtpPort,
-    httpPort: config.httpPort,
-    token: config.token,
-    log,
-  });
+  const running = await startInbox(inboxOptions(config, log));
   log.info(
     `local inbox: SMTP smtp://127.0.0.1:${running.smtpPort}  HTTP ${running.httpUrl}  state ${config.stateDir}`,
   );
