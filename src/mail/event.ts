@@ -34,6 +34,18 @@ export interface NormalizedEvent {
 
 type Loose = Record<string, unknown>;
 
+/** Builds an event from what a dialect read: `receivedAt` from `ts`, `email` only when present. */
+export function normalizedEvent(
+  fields: Omit<NormalizedEvent, "receivedAt" | "email"> & { email: EmailFields | undefined },
+): NormalizedEvent {
+  const { email, ...rest } = fields;
+  return {
+    ...rest,
+    receivedAt: new Date(fields.ts).toISOString(),
+    ...(email === undefined ? {} : { email }),
+  };
+}
+
 export const isRecord = (value: unknown): value is Loose =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { MailEventsError } from "../errors.js";
-import { emailFields, isRecord, type NormalizedEvent, str, toEpochMs } from "../mail/event.js";
+import {
+  emailFields,
+  isRecord,
+  type NormalizedEvent,
+  normalizedEvent,
+  str,
+  toEpochMs,
+} from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
 import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "./source.js";
 
@@ -36,16 +43,15 @@ export function normalizeInboxbaseEvent(wire: WireEvent, identity: string): Norm
     0;
   const email = emailFields(data);
   if (email && email.threadId === undefined && typeof wire.convId === "string") email.threadId = wire.convId;
-  return {
+  return normalizedEvent({
     id: str(wire.id) ?? `seq_${wire.seq}`,
     seq: wire.seq,
     type,
     identity,
     ts,
-    receivedAt: new Date(ts).toISOString(),
-    ...(email === undefined ? {} : { email }),
+    email,
     data,
-  };
+  });
 }
 
 const at = (seq: number): Position => ({ cursor: seq, order: seq });

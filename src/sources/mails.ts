@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { emailFields, type NormalizedEvent, str, toEpochMs } from "../mail/event.js";
+import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
 import type { Position } from "./source.js";
 import { isTimeCursor, SYNTHETIC_PREFIX, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
@@ -34,15 +34,14 @@ export function normalizeMailsEvent(
   if (email && email.to === undefined && type === "message.received" && typeof data.mailbox === "string") {
     email.to = [data.mailbox];
   }
-  const event: NormalizedEvent = {
+  const event = normalizedEvent({
     id: upstreamId ?? syntheticId(type, str(data.email_id), rawTime, message.data),
     type,
     identity,
     ts,
-    receivedAt: new Date(ts).toISOString(),
-    ...(email === undefined ? {} : { email }),
+    email,
     data,
-  };
+  });
   return { event, upstreamId };
 }
 

@@ -1,5 +1,5 @@
 import { MailEventsError } from "../errors.js";
-import { emailFields, type NormalizedEvent, str, toEpochMs } from "../mail/event.js";
+import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
 import { syntheticId, upstreamIdOf } from "./mails.js";
 import type { Position } from "./source.js";
 import { isTimeCursor, upstreamTypes } from "./sse-position.js";
@@ -65,15 +65,14 @@ export function normalizeMoltedEvent(
     if (type.startsWith("inbound.")) fields.from ??= contact;
     else fields.to ??= [contact];
   }
-  const event: NormalizedEvent = {
+  const event = normalizedEvent({
     id: upstreamId ?? syntheticId(type, str(data.requestId) ?? str(data.messageId), rawTime, message.data),
     type,
     identity,
     ts,
-    receivedAt: new Date(ts).toISOString(),
-    ...(fields === undefined ? {} : { email: fields }),
+    email: fields,
     data,
-  };
+  });
   return { event, upstreamId };
 }
 
