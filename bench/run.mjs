@@ -1,6 +1,8 @@
 // `npm run bench`: measures every figure of SPEC §7 on loopback against dist/, each beside
 // its target and a baseline measured in the same run, and writes BENCHMARKS.md.
-// Options: --quick (fewer samples), --only=latency,startup,memory,ingest,walk,firstwait
+// Options: --quick (fewer samples), --only=latency,startup,memory,ingest,walk,firstwait.
+// BENCH_SERVER_ENTRY=PATH measures another build's main.js (e.g. an older commit's) and
+// leaves BENCHMARKS.md alone.
 import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
@@ -21,6 +23,7 @@ const only = args
   ?.slice(7)
   .split(",");
 const wanted = (name) => only === undefined || only.includes(name);
+const otherServer = process.env.BENCH_SERVER_ENTRY;
 const RUN_LIMIT_MS = 6 * 60_000;
 
 const rows = [];
@@ -45,6 +48,7 @@ function machine() {
   return [
     `- CPU: ${cpus()[0]?.model ?? "unknown"}, ${cpus().length} cores; RAM ${fmt(totalmem() / 2 ** 30, 1)} GiB`,
     `- Node ${process.version} on ${process.platform} ${process.arch}`,
+    ...(otherServer ? [`- Server under test: ${otherServer}`] : []),
     `- Date: ${new Date().toISOString()}; commit ${commit}${quick ? "; **--quick run (fewer samples)**" : ""}`,
   ];
 }
@@ -137,6 +141,13 @@ async function main() {
 
     await figure("startup", async () => {
       const r = await measureStartup({ fake, stateDir: state("startup"), samples: quick ? 8 : 25 });
+      notes.push(
+        `Cold start: bare \`node -e ''\` (spawn → exit) takes ${fmt(r.bare.ms.p50)} ms of our ${fmt(r.ours.ms.p50)} ms. ` +
+          "Most of the rest is compiling and evaluating the bundled SDK and zod (the SDK builds its protocol schemas " +
+          "at import) and turning the tools' zod schemas into JSON Schema for `tools/list` — work the ten-line server " +
+          "does too, from ~240 unbundled modules. `dist/main.js` is an esbuild bundle; undici, html-to-text, the " +
+          "cursor file libraries, the local inbox and the CLI load on demand.",
+      );
       const vsTen = r.ours.ms.p50 / r.tenLine.ms.p50;
       const vsBare = r.ours.ms.p50 / r.bare.ms.p50;
       const ten = `ten-line SDK server ${fmt(r.tenLine.ms.p50)} ms; bare node ${fmt(r.bare.ms.p50)} ms`;
@@ -167,11 +178,17 @@ async function main() {
 
     await figure("memory", async () => {
       const r = await measureWaitMemory({ fake, stateDir: state("memory"), reps: quick ? 1 : 3 });
+      notes.push(
+        "Memory: idle is measured after `initialize` + `tools/list`, by when the server has loaded (in the " +
+          "background) what tool calls need. A server that has made a call holds more — undici sets up its " +
+          `WebAssembly HTTP parser on the first request: +${fmt(r.firstCall, 1)} MiB after one finished wait here; ` +
+          `the 50 parked waits themselves then add ${fmt(r.waitsOverWarm, 1)} MiB.`,
+      );
       row(
         "resident memory, 50 concurrent waits",
-        `${fmt(r.loaded, 1)} MiB = idle + ${fmt(r.delta, 1)} MiB`,
+        `${fmt(r.loaded, 1)} MiB = idle + ${fmt(r.delta, 1)} MiB (one finished call first: +${fmt(r.firstCall, 1)} MiB; then the 50 waits: +${fmt(r.waitsOverWarm, 1)} MiB)`,
         "≤ idle + 20 MB",
-        r.delta <= 20,
+        r.delta <= 20 * 0.953674, // 20 MB = 19.07 MiB
         `idle ${fmt(r.idle, 1)} MiB (this child)`,
       );
     });
@@ -219,7 +236,7 @@ async function main() {
     await rm(stateRoot, { recursive: true, force: true }).catch(() => {});
   }
   const text = render();
-  if (only === undefined) await writeFile(join(ROOT, "BENCHMARKS.md"), text);
+  if (only === undefined && !otherServer) await writeFile(join(ROOT, "BENCHMARKS.md"), text);
   process.stdout.write(`${text}\n`);
 }
 

@@ -5,7 +5,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
-export const SERVER_ENTRY = join(ROOT, "dist/main.js");
+/** The server under test: dist/main.js, or another build's entry (`--server=PATH` in run.mjs). */
+export const SERVER_ENTRY = process.env.BENCH_SERVER_ENTRY
+  ? resolve(process.env.BENCH_SERVER_ENTRY)
+  : join(ROOT, "dist/main.js");
 
 /** Resident set size of a live process, in MiB, from /proc/<pid>/status. */
 export function rssMiB(pid) {
