@@ -73,7 +73,9 @@ Measured by \`npm run bench\` (\`npm ci\` first; it builds, then runs \`bench/ru
 loopback on the machine below; a fake inboxbase upstream (\`bench/lib/fake-upstream.mjs\`)
 lives in the bench process, and every server is a real child process driven by the MCP SDK
 \`Client\` over stdio. Medians (p50) and p99 are over the sample counts shown; baselines are
-measured in the same run, interleaved where they compete for the machine.
+measured in the same run, interleaved where they compete for the machine. To measure another
+build (say, an older commit's) with this harness: \`BENCH_SERVER_ENTRY=path/to/dist/main.js node
+bench/run.mjs\` (prints the table, leaves this file alone). Crash torture is \`npm run torture\`.
 
 What each row means:
 - **event → result**: an email is appended at the fake while \`wait_for_email\` is parked on
@@ -180,9 +182,9 @@ async function main() {
       const r = await measureWaitMemory({ fake, stateDir: state("memory"), reps: quick ? 1 : 3 });
       notes.push(
         "Memory: idle is measured after `initialize` + `tools/list`, by when the server has loaded (in the " +
-          "background) what tool calls need. A server that has made a call holds more — undici sets up its " +
-          `WebAssembly HTTP parser on the first request: +${fmt(r.firstCall, 1)} MiB after one finished wait here; ` +
-          `the 50 parked waits themselves then add ${fmt(r.waitsOverWarm, 1)} MiB.`,
+          "background) what tool calls need. " +
+          `A server that has made a call holds a little more (+${fmt(r.firstCall, 1)} MiB after one finished wait ` +
+          `here); the 50 parked waits themselves then add ${fmt(r.waitsOverWarm, 1)} MiB.`,
       );
       row(
         "resident memory, 50 concurrent waits",
