@@ -14,7 +14,7 @@ const IDENTITIES = ["fuzz@x.test", "Fuzz+tag@x.test", "../../etc/passwd", "*", "
 /** Our tool errors: `[CODE] what happened; what to do`. */
 const TOOL_ERROR = /^\[[A-Z_]+\] \S/;
 /** The SDK rejects out-of-schema input before a handler runs, with its own prefix. */
-const SDK_VALIDATION = /^MCP error -32602: (Input validation error|Tool [^]* not found)/;
+const SDK_VALIDATION = /^MCP error -32602: (Input validation error|Tool [\s\S]* not found)/;
 
 let fake: FakeInboxbase;
 let stateDir: string;

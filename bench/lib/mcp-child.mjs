@@ -32,6 +32,7 @@ export async function connectChild({ args, env = {}, cwd = ROOT, name = "bench",
   let stderr = "";
   transport.stderr?.on("data", (chunk) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+    if (process.env.BENCH_CHILD_STDERR) process.stderr.write(chunk);
   });
   const client = new Client({ name, version: "0" });
   onTransport?.(transport);

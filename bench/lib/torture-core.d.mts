@@ -19,8 +19,7 @@ export interface TortureResult {
   eventsGiven: number;
   repeats: number;
   sharedRepeats: number;
-  lostInFlight: number;
-  killedPagesLost: number;
+  uncommittedRepeats: number;
   sharedMissing?: number;
   unexplainedLoss: number;
   cursorRegressions: number;

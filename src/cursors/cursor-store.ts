@@ -105,6 +105,45 @@ export class CursorStore {
    * once it is durably on disk. With `force`, sets it even if that moves it back.
    */
   async commit(source: string, identity: string, position: Position, force = false): Promise<StoredCursor> {
+    const stored = this.#stage(source, identity, position, force);
+    await this.#flush();
+    return this.get(source, identity) ?? stored;
+  }
+
+  /**
+   * Moves a cursor forward in memory now, and on disk once the caller's reply has gone out.
+   * A tool that committed first and then answered would lose what it returned if killed in
+   * between; this order at worst repeats it. `setImmediate` runs after the SDK has written
+   * the reply: stdout writes to a pipe are synchronous on Linux, so the reply is in the pipe
+   * (which outlives us) before the cursor file moves. A failed write is logged and retried
+   * with the next one.
+   */
+  advanceAfterReply(source: string, identity: string, position: Position): StoredCursor {
+    const stored = this.#stage(source, identity, position, false);
+    setImmediate(() => {
+      this.#flush().catch((error: Error) => this.#log.error(error.message));
+    });
+    return stored;
+  }
+
+  /**
+   * Resolves once every commit made so far is on disk; rejects if that write failed. A call
+   * that starts with this leaves at most the previous reply's page uncommitted at any instant.
+   */
+  async settled(): Promise<void> {
+    if (this.#dirty.size > 0) await this.#flush();
+    await this.#queued;
+    await this.#writing;
+  }
+
+  /** Writes what is pending and waits for it. */
+  async close(): Promise<void> {
+    if (this.#dirty.size > 0) await this.#flush().catch((error: Error) => this.#log.error(error.message));
+    await this.#queued?.catch(() => {});
+    await this.#writing?.catch(() => {});
+  }
+
+  #stage(source: string, identity: string, position: Position, force: boolean): StoredCursor {
     const entry: StoredCursor = {
       source,
       identity,
@@ -117,14 +156,7 @@ export class CursorStore {
     const merged = force ? entry : newer(this.#memory.get(key), entry);
     this.#memory.set(key, merged);
     this.#dirty.set(key, { entry: merged, force });
-    await this.#flush();
-    return this.#memory.get(key) ?? merged;
-  }
-
-  /** Waits for pending writes. */
-  async close(): Promise<void> {
-    await this.#queued;
-    await this.#writing;
+    return merged;
   }
 
   #merge(entry: StoredCursor): void {
@@ -145,6 +177,10 @@ export class CursorStore {
       this.#writing = run;
       try {
         await run;
+      } catch (error) {
+        // Keep what failed for the next write, unless a newer commit has replaced it since.
+        for (const [key, pending] of batch) if (!this.#dirty.has(key)) this.#dirty.set(key, pending);
+        throw error;
       } finally {
         if (this.#writing === run) this.#writing = undefined;
       }

@@ -41,6 +41,9 @@ type Input = { [K in keyof typeof pullEventsInput]: z.infer<(typeof pullEventsIn
 export async function pullEvents(input: Input, extra: Extra, context: ToolContext) {
   const { source, cursors } = context;
   const identity = resolveIdentity(input.identity, context);
+  // The previous reply's cursor reaches the disk before this page is read: a crash can then
+  // repeat at most one page, and never loses one.
+  await cursors.settled();
   if (input.since === undefined) await cursors.refresh();
   const since =
     input.since === undefined
@@ -54,7 +57,8 @@ export async function pullEvents(input: Input, extra: Extra, context: ToolContex
     timeoutMs: input.timeoutMs,
     signal: callSignal(extra.signal, context),
   });
-  if (input.commit && page.position !== null) await cursors.commit(source.key, identity, page.position);
+  // Stored once this reply is out: a crash in between repeats the page, never loses it.
+  if (input.commit && page.position !== null) cursors.advanceAfterReply(source.key, identity, page.position);
   const events = page.events.map(eventForOutput);
   const cursor = page.position?.cursor ?? null;
   const lines = events.map(

@@ -88,6 +88,7 @@ export async function waitForEmail(input: Input, extra: Extra, context: ToolCont
   const retryUntil = () => Math.max(deadline, context.now() + 1000);
   const stopProgress = startProgress(extra, context, started, totalMs, identity);
   try {
+    await cursors.settled();
     await cursors.refresh();
     let position = await source.seek({
       identity,
@@ -123,7 +124,8 @@ export async function waitForEmail(input: Input, extra: Extra, context: ToolCont
         `No matching email for ${identity} within ${input.timeoutSeconds}s. Call wait_for_email again to keep waiting; nothing is lost.`,
       );
     }
-    const committed = await cursors.commit(waitKey, identity, source.positionOf(newest));
+    // Stored once this reply is out: a crash in between repeats the email, never loses it.
+    const committed = cursors.advanceAfterReply(waitKey, identity, source.positionOf(newest));
     const email = digestEmail(newest);
     return toolResult({ found: true, email, cursor: committed.cursor, waitedMs }, describeEmail(email));
   } finally {
