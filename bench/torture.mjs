@@ -26,6 +26,6 @@ const broken =
 process.stdout.write(
   broken
     ? "torture: FAILED\n"
-    : `torture: ${result.kills} kills, ${result.eventsGiven} events given, none repeated, none lost outside a killed call's page, cursors never went back, the file always parsed\n`,
+    : `torture: ${result.kills} kills, ${result.eventsGiven} events given, nothing committed repeated, nothing lost, cursors never went back, the file always parsed\n`,
 );
 process.exit(broken ? 1 : 0);

@@ -4,7 +4,7 @@ import { runTorture } from "../bench/lib/torture-core.mjs";
 // A small, bounded run of `npm run torture` (bench/lib/torture-core.mjs): real server processes
 // from dist/ on one state directory, SIGKILLed at random instants under a steady event stream.
 describe("crash torture", () => {
-  it("never loses an event, repeats only an uncommitted page cut by a kill, never moves a cursor back", async () => {
+  it("never loses an event, repeats only what a kill kept from the disk, never moves a cursor back", async () => {
     const result = await runTorture({ kills: 10, timeLimitMs: 20_000 });
     expect(result.problems).toEqual([]);
     expect(result.kills).toBeGreaterThanOrEqual(10);

@@ -17,6 +17,12 @@ const readCursorFile = (file) => {
   return JSON.parse(text); // a torn or half-written file throws here
 };
 
+/** The stored pull_events cursor of one identity (0 when none). */
+const storedOrder = (file, identity) =>
+  Object.values(file?.cursors ?? {}).find(
+    (c) => c.identity === identity && !c.source.endsWith("wait_for_email"),
+  )?.order ?? 0;
+
 /**
  * Crash torture (SPEC §4): server processes on one state directory, each driven by a real SDK
  * client looping `pull_events` (committing) under a steady event stream, are killed with
@@ -27,8 +33,11 @@ const readCursorFile = (file) => {
  *   stores a cursor only once its reply is out, so not even a call cut by its kill may lose
  *   its page);
  * - nothing repeated that was committed: an event the client received is given again only
- *   when it was in the last page before a kill, whose cursor the kill kept from the disk
- *   (counted as `uncommittedRepeats`; any other repeat is a problem). Two readers of one
+ *   when, at the kill, it was above the cursor on disk — handed out but not yet durably
+ *   committed (counted as `uncommittedRepeats`; any other repeat is a problem). The server
+ *   makes each reply's cursor durable before it reads the next page, so that is the last page
+ *   of a life, or of several lives in a row when each died before its first commit landed
+ *   (a lock left by a killed writer holds commits back for up to 2 s). Two readers of one
  *   identity may both read a page before either commits, so there repeats are only counted;
  * - cursors never go back, and the cursor file always parses (read continuously while the
  *   processes write and die).
@@ -147,7 +156,7 @@ export async function runTorture({
 
   /** One reader: spawn, loop pull_events until killed, restart; until enough kills. */
   const worker = async (identity, isShared) => {
-    // The last page the previous life received: its cursor may not have reached the disk.
+    // Events handed out that were above the disk cursor when the last life was killed.
     let uncommitted = new Set();
     while (!done()) {
       // The kill is timed from the spawn, so it also lands during start-up and the handshake.
@@ -180,7 +189,6 @@ export async function runTorture({
         await sleep(20);
         continue;
       }
-      let lastPage = new Set();
       while (!killed) {
         let result;
         try {
@@ -201,11 +209,12 @@ export async function runTorture({
           continue;
         }
         const events = result.structuredContent.events;
-        // The next life may hand that page back over several smaller pages: each event once.
         receive(identity, events, uncommitted, isShared);
-        lastPage = new Set(events.map((e) => e.seq));
       }
-      uncommitted = lastPage;
+      if (killed && !isShared) {
+        const onDisk = storedOrder(readCursorFile(cursorFile), identity);
+        uncommitted = new Set([...given.get(identity)].filter((seq) => seq > onDisk));
+      }
       clearTimeout(killer);
       await child.close();
       if (killed) stats.kills++;
@@ -228,10 +237,7 @@ export async function runTorture({
   const file = readCursorFile(cursorFile);
   const final = {};
   for (const identity of identities) {
-    const entry = Object.values(file?.cursors ?? {}).find(
-      (c) => c.identity === identity && !c.source.endsWith("wait_for_email"),
-    );
-    const cursor = entry?.order ?? 0;
+    const cursor = storedOrder(file, identity);
     final[identity] = cursor;
     const seen = given.get(identity);
     let missing = 0;
