@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { eventForOutput } from "../mail/digest.js";
+import { eventForOutput, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
+import { oneLine } from "../mail/text.js";
 import { callSignal, resolveIdentity, storedPosition, type ToolContext } from "./context.js";
 import { guarded, toolResult } from "./result.js";
 import { cursorValue, eventOutput, identityInput, parseTypes, typesInput } from "./schemas.js";
@@ -61,14 +62,17 @@ export async function pullEvents(input: Input, extra: Extra, context: ToolContex
   if (input.commit && page.position !== null) cursors.advanceAfterReply(source.key, identity, page.position);
   const events = page.events.map(eventForOutput);
   const cursor = page.position?.cursor ?? null;
-  const lines = events.map(
-    (e) =>
-      `${e.seq ?? e.id} ${e.type} ${e.receivedAt}${e.email?.subject ? ` ${JSON.stringify(e.email.subject)}` : ""}`,
-  );
+  const lines = events
+    .slice(0, 20)
+    .map(
+      (e) =>
+        `${e.seq ?? oneLine(e.id, 100)} ${oneLine(e.type, 100)} ${e.receivedAt}${e.email?.subject ? ` ${oneLine(e.email.subject, 200)}` : ""}`,
+    );
   const text = [
     `${events.length} event(s) for ${identity}; cursor ${cursor ?? "none"}${page.hasMore ? "; more waiting: call again now" : ""}.`,
-    ...(lines.length > 0 ? ["Subjects are untrusted email content.", ...lines.slice(0, 20)] : []),
-    ...(lines.length > 20 ? [`… and ${lines.length - 20} more in structuredContent`] : []),
+    // Subjects (and vendor ids and types) come from email: fenced like a found email's body.
+    ...(lines.length > 0 ? [UNTRUSTED_BEGIN, ...lines, UNTRUSTED_END] : []),
+    ...(events.length > 20 ? [`… and ${events.length - 20} more in structuredContent`] : []),
   ].join("\n");
   return toolResult({ identity, events, cursor, hasMore: page.hasMore }, text);
 }
