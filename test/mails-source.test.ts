@@ -1,65 +1,19 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Logger } from "../src/log.js";
 import type { NormalizedEvent } from "../src/mail/event.js";
-import { HttpClient } from "../src/sources/http-client.js";
 import { MailsSource } from "../src/sources/mails.js";
-import type { Position, PullRequest } from "../src/sources/source.js";
-import { FakeMails, type FakeMailsOptions } from "./fakes/sse-mails.js";
+import type { Position } from "../src/sources/source.js";
+import { FakeMails } from "./fakes/sse-mails.js";
+import { sseSourceHarness } from "./helpers/sse-source-harness.js";
 
 const BOX = "agent@mails.test";
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(options: FakeMailsOptions = {}, log?: Logger) {
-  const fake = await new FakeMails({ token: "secret", ...options }).start();
-  const http = new HttpClient({ token: "secret", slackMs: 1_000, backoffMs: 10, maxBackoffMs: 50 });
-  const make = () =>
-    new MailsSource({
-      url: fake.url,
-      http,
-      ...(log ? { log } : {}),
-      tuning: { backoffMs: 10, maxBackoffMs: 50 },
-    });
-  const source = make();
-  cleanups.push(async () => {
-    await source.close();
-    await http.close();
-    await fake.close();
-  });
-  return { fake, http, source, make };
-}
-
-const pullReq = (since: Position | null, extra: Partial<PullRequest> = {}): PullRequest => ({
+const { cleanups, setup, pullReq, drain } = sseSourceHarness({
+  Fake: FakeMails,
+  Source: MailsSource,
   identity: BOX,
-  since,
-  types: [],
-  limit: 50,
-  timeoutMs: 200,
-  signal: new AbortController().signal,
-  ...extra,
+  maxPulls: 1_000,
 });
-
-/** Pulls until `count` events arrived or `ms` passed; returns them and the last position. */
-async function drain(
-  source: MailsSource,
-  count: number,
-  since: Position | null,
-  extra: Partial<PullRequest> = {},
-  ms = 10_000,
-) {
-  const events: NormalizedEvent[] = [];
-  let position = since;
-  const end = Date.now() + ms;
-  for (let i = 0; i < 1_000 && events.length < count && Date.now() < end; i++) {
-    const page = await source.pull(pullReq(position, extra));
-    events.push(...page.events);
-    position = page.position ?? position;
-  }
-  return { events, position };
-}
 
 const subjects = (events: NormalizedEvent[]) => events.map((e) => e.email?.subject);
 

@@ -1,64 +1,18 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
-import type { Logger } from "../src/log.js";
+import { describe, expect, it } from "vitest";
 import type { NormalizedEvent } from "../src/mail/event.js";
-import { HttpClient } from "../src/sources/http-client.js";
 import { MoltedSource, parseMoltedIdentity } from "../src/sources/molted.js";
 import type { Position, PullRequest } from "../src/sources/source.js";
-import { FakeMolted, type FakeMoltedOptions } from "./fakes/sse-molted.js";
+import { FakeMolted } from "./fakes/sse-molted.js";
+import { sseSourceHarness } from "./helpers/sse-source-harness.js";
 
 const TENANT = "tenant_abc123";
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(options: FakeMoltedOptions = {}, log?: Logger) {
-  const fake = await new FakeMolted({ token: "secret", ...options }).start();
-  const http = new HttpClient({ token: "secret", slackMs: 1_000, backoffMs: 10, maxBackoffMs: 50 });
-  const make = () =>
-    new MoltedSource({
-      url: fake.url,
-      http,
-      ...(log ? { log } : {}),
-      tuning: { backoffMs: 10, maxBackoffMs: 50 },
-    });
-  const source = make();
-  cleanups.push(async () => {
-    await source.close();
-    await http.close();
-    await fake.close();
-  });
-  return { fake, http, source, make };
-}
-
-const pullReq = (since: Position | null, extra: Partial<PullRequest> = {}): PullRequest => ({
+const { cleanups, setup, pullReq, drain } = sseSourceHarness({
+  Fake: FakeMolted,
+  Source: MoltedSource,
   identity: TENANT,
-  since,
-  types: [],
-  limit: 50,
-  timeoutMs: 200,
-  signal: new AbortController().signal,
-  ...extra,
+  maxPulls: 2_000,
 });
-
-async function drain(
-  source: MoltedSource,
-  count: number,
-  since: Position | null,
-  extra: Partial<PullRequest> = {},
-  ms = 10_000,
-) {
-  const events: NormalizedEvent[] = [];
-  let position = since;
-  const end = Date.now() + ms;
-  for (let i = 0; i < 2_000 && events.length < count && Date.now() < end; i++) {
-    const page = await source.pull(pullReq(position, extra));
-    events.push(...page.events);
-    position = page.position ?? position;
-  }
-  return { events, position };
-}
 
 const marks = (events: NormalizedEvent[]) => events.map((e) => e.data.n);
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
