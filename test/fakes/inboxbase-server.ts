@@ -1,6 +1,5 @@
-import { once } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { LoopbackServer } from "./loopback-server.js";
 
 /** One event as the vendor stores it. */
 export interface FakeEvent {
@@ -40,17 +39,10 @@ export class FakeInboxbase {
   url = "";
   now: () => number = Date.now;
   #waiters = new Set<Waiter>();
-  #sockets = new Set<Socket>();
-  #server = createServer((req, res) => void this.#handle(req, res));
+  #server = new LoopbackServer((req, res) => void this.#handle(req, res));
 
   async start(): Promise<this> {
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
-    this.#server.listen(0, "127.0.0.1");
-    await once(this.#server, "listening");
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.url = await this.#server.listen();
     return this;
   }
 
@@ -92,7 +84,6 @@ export class FakeInboxbase {
 
   async close(): Promise<void> {
     for (const waiter of this.#waiters) waiter.wake();
-    for (const socket of this.#sockets) socket.destroy();
     this.#server.close();
   }
 

@@ -1,6 +1,5 @@
-import { once } from "node:events";
-import { createServer, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { ServerResponse } from "node:http";
+import { LoopbackServer } from "./loopback-server.js";
 
 /** What to send for one request: a status and body, or full control of the response. */
 export type Junk =
@@ -17,8 +16,7 @@ export class JunkUpstream {
   readonly queue: Junk[] = [];
   requests = 0;
   url = "";
-  #sockets = new Set<Socket>();
-  #server = createServer((req, res) => {
+  #server = new LoopbackServer((req, res) => {
     this.requests++;
     req.resume();
     const junk = this.queue.shift() ?? { body: EMPTY_PAGE };
@@ -31,18 +29,11 @@ export class JunkUpstream {
   });
 
   async start(): Promise<this> {
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
-    this.#server.listen(0, "127.0.0.1");
-    await once(this.#server, "listening");
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.url = await this.#server.listen();
     return this;
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
     this.#server.close();
   }
 }

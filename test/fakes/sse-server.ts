@@ -1,7 +1,7 @@
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import { LoopbackServer } from "./loopback-server.js";
 
 /** A deterministic PRNG (mulberry32), so "sometimes" in a fake is reproducible. */
 export function seeded(seed: number): () => number {
@@ -59,8 +59,7 @@ export abstract class SseServer {
   splitFrames: boolean;
   /** Answered instead of the next request(s) (FIFO), e.g. 401 or 503. */
   readonly failNext: { status: number; body?: string; retryAfter?: string }[] = [];
-  #sockets = new Set<Socket>();
-  #server = createServer((req, res) => this.#route(req, res));
+  #server = new LoopbackServer((req, res) => this.#route(req, res));
 
   constructor(options: SseServerOptions = {}) {
     this.token = options.token;
@@ -69,21 +68,14 @@ export abstract class SseServer {
   }
 
   async start(): Promise<this> {
-    this.#server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
-    this.#server.listen(0, "127.0.0.1");
-    await once(this.#server, "listening");
-    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.url = await this.#server.listen();
     return this;
   }
 
   async close(): Promise<void> {
     for (const c of this.connections) c.res.destroy();
-    for (const s of this.#sockets) s.destroy();
     this.#server.close();
-    await once(this.#server, "close").catch(() => {});
+    await once(this.#server.server, "close").catch(() => {});
   }
 
   /** Connections currently open. */
