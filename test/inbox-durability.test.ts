@@ -1,20 +1,12 @@
 import { once } from "node:events";
-import { appendFile, readFile, rm } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { pooledTransport, sendWithNodemailer } from "./helpers/smtp-client.js";
-import { requireDist, spawnInbox, startTestInbox, tempDir } from "./helpers/smtp-inbox.js";
+import { requireDist, spawnInbox, startTestInbox, tempDirsPerFile } from "./helpers/smtp-inbox.js";
 
-const dirs: string[] = [];
 beforeAll(() => requireDist());
-afterAll(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-async function dir(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  return d;
-}
+const dir = tempDirsPerFile();
 
 const raw = (to: string, subject: string) =>
   `From: sender@example.com\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nbody ${subject}\r\n`;

@@ -1,26 +1,17 @@
 import { once } from "node:events";
-import { rm } from "node:fs/promises";
 import { createServer as createHttpServer } from "node:http";
 import { connect, createServer as createTcpServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ensureInbox } from "../src/inbox/index.js";
 import { sendWithNodemailer } from "./helpers/smtp-client.js";
-import { DIST_MAIN, freePort, memoryLogger, requireDist, tempDir } from "./helpers/smtp-inbox.js";
+import { DIST_MAIN, freePort, memoryLogger, requireDist, tempDirsPerFile } from "./helpers/smtp-inbox.js";
 
-const dirs: string[] = [];
 beforeAll(() => requireDist());
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-async function dir(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  return d;
-}
+const dir = tempDirsPerFile();
 
 const raw = (to: string, subject: string) =>
   `From: sender@example.com\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nYour code is ${subject.replace(/\D/g, "")}.\r\n`;

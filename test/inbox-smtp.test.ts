@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { pooledTransport, sendWithNodemailer, smtpDialogue } from "./helpers/smtp-client.js";
-import { startTestInbox, type TestInbox } from "./helpers/smtp-inbox.js";
+import { inboxPerTest } from "./helpers/smtp-inbox.js";
 
-const open: TestInbox[] = [];
-async function inbox(options: Parameters<typeof startTestInbox>[0] = {}): Promise<TestInbox> {
-  const started = await startTestInbox(options);
-  open.push(started);
-  return started;
-}
-afterEach(async () => {
-  for (const t of open.splice(0)) await t.close(true);
-});
+const inbox = inboxPerTest();
 
 const code = (reply: string | undefined) => Number(reply?.slice(0, 3));
 

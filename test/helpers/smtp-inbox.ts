@@ -6,6 +6,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { afterAll, afterEach } from "vitest";
 import { type InboxOptions, type RunningInbox, startInbox } from "../../src/inbox/index.js";
 import type { Logger } from "../../src/log.js";
 
@@ -71,6 +72,38 @@ export async function startTestInbox(options: Partial<InboxOptions> = {}): Promi
       await inbox.close();
       if (remove) await rm(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * `inbox(options)` for a test file: starts a test inbox that is closed, state dir and all,
+ * after each test. Registers an `afterEach`, so call it at the top level of the file.
+ */
+export function inboxPerTest(): (options?: Partial<InboxOptions>) => Promise<TestInbox> {
+  const open: TestInbox[] = [];
+  afterEach(async () => {
+    for (const t of open.splice(0)) await t.close(true);
+  });
+  return async (options = {}) => {
+    const started = await startTestInbox(options);
+    open.push(started);
+    return started;
+  };
+}
+
+/**
+ * `dir()` for a test file: a fresh temp dir, removed after the file's last test. Registers
+ * an `afterAll`, so call it at the top level of the file.
+ */
+export function tempDirsPerFile(): () => Promise<string> {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+  return async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    return d;
   };
 }
 
