@@ -1,14 +1,12 @@
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
-import { tempDir } from "./helpers/harness.js";
+import { textOf } from "./helpers/harness.js";
+import { type StdioServer, spawnStdioServer } from "./helpers/stdio-server.js";
 
-const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 const TOOLS = ["wait_for_email", "pull_events", "get_cursor", "set_cursor"] as const;
 const IDENTITIES = ["fuzz@x.test", "Fuzz+tag@x.test", "../../etc/passwd", "*", "%2F", "unknown@x.test"];
 /** Our tool errors: `[CODE] what happened; what to do`. */
@@ -17,7 +15,7 @@ const TOOL_ERROR = /^\[[A-Z_]+\] \S/;
 const SDK_VALIDATION = /^MCP error -32602: (Input validation error|Tool [\s\S]* not found)/;
 
 let fake: FakeInboxbase;
-let stateDir: string;
+let server: StdioServer;
 let client: Client;
 let transport: StdioClientTransport;
 
@@ -31,28 +29,13 @@ beforeAll(async () => {
         html: "<p>Click <a href='https://x.test/verify?t=1'>verify</a></p>",
       });
   }
-  stateDir = await tempDir("fuzz-tools-");
-  transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [MAIN],
-    env: {
-      PATH: process.env.PATH ?? "",
-      MAIL_EVENTS_SOURCE: "inboxbase",
-      MAIL_EVENTS_URL: fake.url,
-      MAIL_EVENTS_STATE_DIR: stateDir,
-    },
-    stderr: "pipe",
-  });
-  client = new Client({ name: "fuzz", version: "0" });
-  await client.connect(transport);
-  // Listing the tools makes the client check every structuredContent against its outputSchema.
-  await client.listTools();
+  server = await spawnStdioServer("fuzz-tools", fake.url);
+  ({ client, transport } = server);
 });
 
 afterAll(async () => {
-  await client?.close();
+  await server?.close();
   await fake?.close();
-  await rm(stateDir, { recursive: true, force: true });
 });
 
 /** Any JSON value, weighted towards the edges tool inputs meet. */
@@ -148,9 +131,6 @@ function bounded(name: string, args: Record<string, unknown>): Record<string, un
 }
 
 const call = fc.oneof(wellFormed, random);
-
-const textOf = (result: CallToolResult) =>
-  result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
 describe("fuzzing the tools through the real client", () => {
   it("answers random inputs with a valid result or a clear tool error, and stays up", async () => {

@@ -1,21 +1,19 @@
 import { readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Junk, JunkUpstream } from "./fakes/junk-upstream.js";
-import { tempDir } from "./helpers/harness.js";
+import { textOf } from "./helpers/harness.js";
+import { type StdioServer, spawnStdioServer } from "./helpers/stdio-server.js";
 
-const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 const IDENTITY = "junk@x.test";
 const TOOL_ERROR = /^\[[A-Z_]+\] \S/;
 const MiB = 1024 * 1024;
 
 let junk: JunkUpstream;
-let stateDir: string;
+let server: StdioServer;
 let client: Client;
 let transport: StdioClientTransport;
 
@@ -25,32 +23,16 @@ const pid = () => {
   if (transport.pid === null) throw new Error("the server process is gone");
   return transport.pid;
 };
-const textOf = (result: CallToolResult) =>
-  result.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
 
 beforeAll(async () => {
   junk = await new JunkUpstream().start();
-  stateDir = await tempDir("fuzz-upstream-");
-  transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [MAIN],
-    env: {
-      PATH: process.env.PATH ?? "",
-      MAIL_EVENTS_SOURCE: "inboxbase",
-      MAIL_EVENTS_URL: junk.url,
-      MAIL_EVENTS_STATE_DIR: stateDir,
-    },
-    stderr: "pipe",
-  });
-  client = new Client({ name: "fuzz-upstream", version: "0" });
-  await client.connect(transport);
-  await client.listTools(); // so the client checks structuredContent against each outputSchema
+  server = await spawnStdioServer("fuzz-upstream", junk.url);
+  ({ client, transport } = server);
 });
 
 afterAll(async () => {
-  await client?.close();
+  await server?.close();
   await junk?.close();
-  await rm(stateDir, { recursive: true, force: true });
 });
 
 /** One call that must end in a valid result or a `[CODE]` tool error, never a crash or [INTERNAL]. */
