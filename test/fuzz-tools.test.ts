@@ -12,7 +12,9 @@ const IDENTITIES = ["fuzz@x.test", "Fuzz+tag@x.test", "../../etc/passwd", "*", "
 /** Our tool errors: `[CODE] what happened; what to do`. */
 const TOOL_ERROR = /^\[[A-Z_]+\] \S/;
 /** The SDK rejects out-of-schema input before a handler runs, with its own prefix. */
-const SDK_VALIDATION = /^MCP error -32602: (Input validation error|Tool [\s\S]* not found)/;
+// The SDK looks tools up on a plain object, so a made-up name such as `valueOf` finds a
+// prototype method and is answered "disabled" rather than "not found": both are fine here.
+const SDK_VALIDATION = /^MCP error -32602: (Input validation error|Tool [\s\S]* (not found|disabled))/;
 
 let fake: FakeInboxbase;
 let server: StdioServer;
