@@ -7,7 +7,26 @@ import { build } from "esbuild";
 
 const dist = new URL("../dist/", import.meta.url);
 
+// zod's classic entry re-exports every locale (`z.locales`), ~260 KB that start-up would
+// compile and run; nothing here uses a locale but English, which zod configures itself.
+const englishOnlyZodLocales = {
+  name: "english-only-zod-locales",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core|mini)[\\/]/.test(args.importer)
+        ? { path: "zod-locales-en", namespace: "english-only-zod-locales", pluginData: args.resolveDir }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "english-only-zod-locales" }, (args) => ({
+      contents: 'export { default as en } from "../locales/en.js";',
+      resolveDir: args.pluginData,
+      loader: "js",
+    }));
+  },
+};
+
 const result = await build({
+  plugins: [englishOnlyZodLocales],
   entryPoints: { main: new URL("../src/main.ts", import.meta.url).pathname },
   outdir: dist.pathname,
   bundle: true,
