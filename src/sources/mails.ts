@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
 import type { Position } from "./source.js";
+import type { SseDialect } from "./sse-dialect.js";
 import { isTimeCursor, SYNTHETIC_PREFIX, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";
-import type { SseDialect } from "./sse-stream.js";
 
 /** A stable id for a frame that carries none, so its replays are recognised. */
 export function syntheticId(type: string, key: string | undefined, time: string | undefined, raw: string) {

@@ -2,10 +2,10 @@ import { MailEventsError } from "../errors.js";
 import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
 import { syntheticId, upstreamIdOf } from "./mails.js";
 import type { Position } from "./source.js";
+import type { SseDialect } from "./sse-dialect.js";
 import { isTimeCursor, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";
-import type { SseDialect } from "./sse-stream.js";
 
 export interface MoltedIdentity {
   tenantId: string;

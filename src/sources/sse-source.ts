@@ -2,8 +2,9 @@ import { type Logger, silentLogger } from "../log.js";
 import type { NormalizedEvent } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
 import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "./source.js";
+import { DEFAULT_TUNING, type SseDialect, type SseTuning } from "./sse-dialect.js";
 import { isTimeCursor, parseSseCursor, positionAfter, samePlace, timePosition } from "./sse-position.js";
-import { DEFAULT_TUNING, type SseDialect, SseStream, type SseTuning } from "./sse-stream.js";
+import { SseStream } from "./sse-stream.js";
 
 export interface SseSourceOptions {
   /** Base URL of the hosted API (MAIL_EVENTS_URL). */
