@@ -42,7 +42,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
     source = createHostedSource(config, http, log);
   }
   return {
-    deps: { source, cursors, defaultIdentity: config.identity, log },
+    deps: { source, cursors, defaultIdentity: config.identity },
     inbox,
     async close() {
       await Promise.allSettled([source.close(), cursors.close(), http.close()]);

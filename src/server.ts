@@ -1,6 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CursorStore } from "./cursors/cursor-store.js";
-import { type Logger, silentLogger } from "./log.js";
 import type { Source } from "./sources/source.js";
 import type { ToolContext } from "./tools/context.js";
 import { registerGetCursorTool } from "./tools/get-cursor.js";
@@ -14,25 +13,23 @@ export interface ServerDeps {
   source: Source;
   cursors: CursorStore;
   defaultIdentity?: string | undefined;
-  log?: Logger;
   now?: () => number;
   maxPollMs?: number;
   progressEveryMs?: number;
 }
 
-/** The McpServer with every tool registered. No I/O: the caller connects a transport. */
-export function createServer(deps: ServerDeps): {
-  server: McpServer;
-  context: ToolContext;
-  cleanup: () => Promise<void>;
-} {
+/**
+ * The McpServer with every tool registered. No I/O: the caller connects a transport. The
+ * caller also owns `deps` (the source and the cursor store) and closes them; `cleanup` stops
+ * in-flight calls and closes the server.
+ */
+export function createServer(deps: ServerDeps): { server: McpServer; cleanup: () => Promise<void> } {
   const shutdown = new AbortController();
   const context: ToolContext = {
     source: deps.source,
     cursors: deps.cursors,
     defaultIdentity: deps.defaultIdentity,
     shutdown: shutdown.signal,
-    log: deps.log ?? silentLogger,
     now: deps.now ?? Date.now,
     maxPollMs: deps.maxPollMs ?? 25_000,
     progressEveryMs: deps.progressEveryMs ?? 5_000,
@@ -52,7 +49,7 @@ export function createServer(deps: ServerDeps): {
   registerSetCursorTool(server, context);
   const cleanup = async () => {
     shutdown.abort(new Error("server shutting down"));
-    await Promise.allSettled([server.close(), deps.source.close(), deps.cursors.close()]);
+    await server.close();
   };
-  return { server, context, cleanup };
+  return { server, cleanup };
 }

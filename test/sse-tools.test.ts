@@ -86,12 +86,8 @@ afterEach(async () => {
 async function connect(upstream: Upstream, stateDir: string) {
   const http = new HttpClient({ token: "t", slackMs: 1_000, backoffMs: 10, maxBackoffMs: 50 });
   const cursors = await CursorStore.open(stateDir, silentLogger);
-  const { server, cleanup } = createServer({
-    source: upstream.source(http),
-    cursors,
-    defaultIdentity: upstream.identity,
-    log: silentLogger,
-  });
+  const source = upstream.source(http);
+  const { server, cleanup } = createServer({ source, cursors, defaultIdentity: upstream.identity });
   const client = new Client({ name: "test", version: "0" });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(b);
@@ -99,6 +95,8 @@ async function connect(upstream: Upstream, stateDir: string) {
   const close = async () => {
     await client.close();
     await cleanup();
+    await source.close();
+    await cursors.close();
     await http.close();
   };
   cleanups.push(close);

@@ -158,8 +158,6 @@ const CJK_KEYWORD =
 /** All CJK keywords and decoys, for scanning a whole text once. */
 export const CJK_ANY = new RegExp(`${CJK_KEYWORD.source}|${CJK_DECOY.source}`, "g");
 export const isCjkDecoy = (s: string): boolean => CJK_DECOY.test(s) && !CJK_KEYWORD.test(s);
-/** Weak CJK nouns (bare "code"); the rest are strong. */
-export const CJK_WEAK = new Set(["코드", "コード"]);
 
 // Words between a keyword and its code that do not break the link between them.
 const CONNECTORS = new Set(

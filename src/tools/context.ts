@@ -1,6 +1,5 @@
 import type { CursorStore, StoredCursor } from "../cursors/cursor-store.js";
 import { MailEventsError } from "../errors.js";
-import type { Logger } from "../log.js";
 import type { Position, Source } from "../sources/source.js";
 
 /** What every tool receives. Built once by `createServer`; tests build it the same way. */
@@ -10,7 +9,6 @@ export interface ToolContext {
   defaultIdentity: string | undefined;
   /** Aborted when the server shuts down: in-flight long-polls stop at once. */
   shutdown: AbortSignal;
-  log: Logger;
   now: () => number;
   /** Longest single upstream long-poll, ms (the vendors cap it at 25 s). */
   maxPollMs: number;

@@ -49,7 +49,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const cursors = await CursorStore.open(stateDir, silentLogger);
   const source = new InboxbaseSource({ url: fake.url, http });
-  const { server, cleanup } = createServer({ source, cursors, log: silentLogger, ...options.deps });
+  const { server, cleanup } = createServer({ source, cursors, ...options.deps });
   const client = new Client({ name: "test", version: "0" });
   const [a, b] = InMemoryTransport.createLinkedPair();
   await server.connect(b);
@@ -69,12 +69,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     async restart() {
       await client.close();
       await cleanup();
+      await source.close();
+      await cursors.close();
       await http.close();
       return startHarness({ ...options, fake, stateDir });
     },
     async close() {
       await client.close();
       await cleanup();
+      await source.close();
+      await cursors.close();
       await http.close();
       if (options.fake === undefined) await fake.close();
       if (options.stateDir === undefined) await rm(stateDir, { recursive: true, force: true });
