@@ -2,7 +2,7 @@ import type { Dispatcher } from "undici";
 import { MailEventsError } from "../errors.js";
 import type { NormalizedEvent } from "../mail/event.js";
 import { type CallOptions, HttpClient } from "../sources/http-client.js";
-import { InboxbaseSource } from "../sources/inboxbase.js";
+import { InboxbaseSource, parseSeqCursor, seqPositionOf } from "../sources/inboxbase.js";
 import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "../sources/source.js";
 import { ensureInbox } from "./ensure-inbox.js";
 import type { InboxOptions, RunningInbox } from "./index.js";
@@ -25,8 +25,6 @@ class TakeoverHttpClient extends HttpClient {
     }
   }
 }
-
-const at = (seq: number): Position => ({ cursor: seq, order: seq });
 
 /**
  * The `local` source: the inboxbase client pointed at the embedded inbox, which it starts
@@ -68,16 +66,13 @@ export class LocalSource implements Source {
     return (await this.#inner).seek(request);
   }
 
+  // Pure functions of the dialect: answered before the inbox (and its URL) is known.
   positionOf(event: NormalizedEvent): Position {
-    return at(event.seq ?? 0);
+    return seqPositionOf(event);
   }
 
   parseCursor(cursor: Cursor): Position {
-    const seq = typeof cursor === "number" ? cursor : Number(cursor);
-    if (!Number.isSafeInteger(seq) || seq < 0) {
-      throw new MailEventsError("INVALID_INPUT", `since must be a whole number ≥ 0 for local, got ${cursor}`);
-    }
-    return at(seq);
+    return parseSeqCursor(cursor, this.kind);
   }
 
   async close(): Promise<void> {

@@ -56,6 +56,18 @@ export function normalizeInboxbaseEvent(wire: WireEvent, identity: string): Norm
 
 const at = (seq: number): Position => ({ cursor: seq, order: seq });
 
+/** The position just after `event` in a seq-numbered log (the cursor endpoint's dialect). */
+export const seqPositionOf = (event: NormalizedEvent): Position => at(event.seq ?? 0);
+
+/** A client-supplied cursor for a seq-numbered log: a whole number ≥ 0. */
+export function parseSeqCursor(cursor: Cursor, kind: string): Position {
+  const seq = typeof cursor === "number" ? cursor : Number(cursor);
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new MailEventsError("INVALID_INPUT", `since must be a whole number ≥ 0 for ${kind}, got ${cursor}`);
+  }
+  return at(seq);
+}
+
 /**
  * The cursor endpoint (SPEC §1.1), used for hosted inboxbase accounts and, with another
  * `kind`, for the embedded local inbox, which serves the same dialect.
@@ -65,28 +77,15 @@ export class InboxbaseSource implements Source {
   readonly key: string;
   readonly #base: string;
   readonly #http: HttpClient;
-  readonly #ready: Promise<unknown>;
 
-  /**
-   * `ready` gates every request: the local inbox starts in the background so the MCP
-   * handshake is answered at once, and the first tool call waits for (or reports) the start.
-   */
-  constructor(options: {
-    url: string;
-    http: HttpClient;
-    kind?: "inboxbase" | "local";
-    ready?: Promise<unknown>;
-  }) {
+  constructor(options: { url: string; http: HttpClient; kind?: "inboxbase" | "local" }) {
     this.kind = options.kind ?? "inboxbase";
-    this.#ready = options.ready ?? Promise.resolve();
-    this.#ready.catch(() => {}); // reported by the first request
     this.#base = options.url.replace(/\/+$/, "");
     this.key = `${this.kind} ${this.#base}`;
     this.#http = options.http;
   }
 
   async pull(request: PullRequest): Promise<Page> {
-    await this.#ready;
     const since = request.since === null ? 0 : Number(request.since.cursor);
     const url = new URL(`${this.#base}/v1/identities/${encodeURIComponent(request.identity)}/events`);
     url.searchParams.set("since", String(since));
@@ -157,18 +156,11 @@ export class InboxbaseSource implements Source {
   }
 
   positionOf(event: NormalizedEvent): Position {
-    return at(event.seq ?? 0);
+    return seqPositionOf(event);
   }
 
   parseCursor(cursor: Cursor): Position {
-    const seq = typeof cursor === "number" ? cursor : Number(cursor);
-    if (!Number.isSafeInteger(seq) || seq < 0) {
-      throw new MailEventsError(
-        "INVALID_INPUT",
-        `since must be a whole number ≥ 0 for ${this.kind}, got ${cursor}`,
-      );
-    }
-    return at(seq);
+    return parseSeqCursor(cursor, this.kind);
   }
 
   async close(): Promise<void> {}
