@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { Cursor, Position } from "../sources/source.js";
+import { type Cursor, MAX_SEEN_IDS, type Position } from "../sources/source.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
 
 export interface StoredCursor {
@@ -28,7 +28,7 @@ function newer(a: StoredCursor | undefined, b: StoredCursor): StoredCursor {
   if (a === undefined || b.order > a.order) return b;
   if (b.order < a.order) return a;
   if (b.seen === undefined && a.seen === undefined) return a.updatedAt >= b.updatedAt ? a : b;
-  const seen = [...new Set([...(a.seen ?? []), ...(b.seen ?? [])])].slice(-64);
+  const seen = [...new Set([...(a.seen ?? []), ...(b.seen ?? [])])].slice(-MAX_SEEN_IDS);
   return { ...(a.updatedAt >= b.updatedAt ? a : b), seen };
 }
 
@@ -91,10 +91,6 @@ export class CursorStore {
     return this.#memory.get(keyOf(source, identity));
   }
 
-  list(): StoredCursor[] {
-    return [...this.#memory.values()];
-  }
-
   /** Re-reads the file so cursors other processes moved are seen. */
   async refresh(): Promise<void> {
     for (const entry of Object.values(await this.#readDisk())) this.#merge(entry);
@@ -149,7 +145,7 @@ export class CursorStore {
       identity,
       cursor: position.cursor,
       order: position.order,
-      ...(position.seen === undefined ? {} : { seen: position.seen.slice(-64) }),
+      ...(position.seen === undefined ? {} : { seen: position.seen.slice(-MAX_SEEN_IDS) }),
       updatedAt: this.#now().toISOString(),
     };
     const key = keyOf(source, identity);

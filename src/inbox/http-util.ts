@@ -41,16 +41,6 @@ export function intParam(
   return value;
 }
 
-/** A CSV parameter as a matcher; `delivery.*` matches every `delivery.` type. Empty = all. */
-export function typeMatcher(csv: string | null): (type: string) => boolean {
-  const wanted = (csv ?? "")
-    .split(",")
-    .map((t) => t.trim())
-    .filter((t) => t !== "");
-  if (wanted.length === 0) return () => true;
-  return (type) => wanted.some((w) => (w.endsWith(".*") ? type.startsWith(w.slice(0, -1)) : w === type));
-}
-
 /** The identity a path or query names: URL-decoded, trimmed, lower-cased as the sink keys mail. */
 export function identityParam(raw: string | null, name: string): string {
   if (raw === null || raw.trim() === "") throw new HttpError(400, `${name} is required`);

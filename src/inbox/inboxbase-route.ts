@@ -1,6 +1,7 @@
 import type { ServerResponse } from "node:http";
+import { typeMatcher } from "../mail/event.js";
 import type { EventLog } from "./event-log.js";
-import { clientGone, intParam, sendJson, typeMatcher, waitForAppend } from "./http-util.js";
+import { clientGone, intParam, sendJson, waitForAppend } from "./http-util.js";
 import type { LogRecord } from "./log-file.js";
 
 /** The longest long-poll window, as the hosted API caps it. */

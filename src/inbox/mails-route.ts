@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { typeMatcher } from "../mail/event.js";
 import type { EventLog } from "./event-log.js";
-import { HttpError, identityParam, typeMatcher } from "./http-util.js";
+import { HttpError, identityParam } from "./http-util.js";
 import type { LogRecord } from "./log-file.js";
 import type { LogEntry } from "./log-index.js";
 import { streamEvents } from "./sse-stream.js";

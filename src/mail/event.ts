@@ -112,3 +112,18 @@ export const RECEIVED_TYPES: ReadonlySet<string> = new Set([
 
 export const isReceivedEmail = (event: NormalizedEvent): boolean =>
   RECEIVED_TYPES.has(event.type) && event.email !== undefined;
+
+/** Event types from a CSV (`"a, b"`) or a list: trimmed, empties and repeats dropped. */
+export function parseTypes(types: string | readonly string[] | null | undefined): string[] {
+  const list = typeof types === "string" ? types.split(",") : (types ?? []);
+  return [...new Set(list.map((t) => t.trim()).filter((t) => t !== ""))];
+}
+
+/** A test for event types: `delivery.*` matches `delivery.sent`; no types matches everything. */
+export function typeMatcher(types: string | readonly string[] | null | undefined): (type: string) => boolean {
+  const wanted = parseTypes(types);
+  if (wanted.length === 0) return () => true;
+  const exact = new Set(wanted.filter((t) => !t.endsWith("*")));
+  const prefixes = wanted.filter((t) => t.endsWith("*")).map((t) => t.slice(0, -1));
+  return (type) => exact.has(type) || prefixes.some((p) => type.startsWith(p));
+}

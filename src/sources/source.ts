@@ -11,6 +11,9 @@ export type Cursor = number | string;
  * `seen` holds the ids already delivered at that `order`, so at-least-once replays are
  * dropped across reconnects and restarts.
  */
+/** How many delivered ids a position remembers (and the cursor store keeps). */
+export const MAX_SEEN_IDS = 64;
+
 export interface Position {
   cursor: Cursor;
   order: number;

@@ -1,6 +1,6 @@
 import { MailEventsError } from "../errors.js";
 import { type NormalizedEvent, toEpochMs } from "../mail/event.js";
-import type { Cursor, Position } from "./source.js";
+import { type Cursor, MAX_SEEN_IDS, type Position } from "./source.js";
 
 /**
  * Positions in an SSE stream. The cursor is the last upstream event id — what the vendor
@@ -9,9 +9,6 @@ import type { Cursor, Position } from "./source.js";
  * positions compare and never move backward; `seen` lists the last ids delivered, so an
  * at-least-once replay is dropped by id after a reconnect or a restart.
  */
-
-/** How many delivered ids a position remembers (the cursor store keeps as many). */
-export const SEEN_IDS = 64;
 
 /** Ids we made up start with `~`: they dedupe replays but are never sent upstream. */
 export const SYNTHETIC_PREFIX = "~";
@@ -38,7 +35,7 @@ export function advance(
   // which `seen` then drops); with no real id yet, the time is the only resume point.
   const cursor =
     upstreamId ?? (isTimeCursor(previous.cursor) ? new Date(order).toISOString() : previous.cursor);
-  return { cursor, order, seen: [...(previous.seen ?? []), event.id].slice(-SEEN_IDS) };
+  return { cursor, order, seen: [...(previous.seen ?? []), event.id].slice(-MAX_SEEN_IDS) };
 }
 
 /** The position after `event` when nothing else is known about the stream it came from. */
@@ -75,14 +72,6 @@ const badCursor = (cursor: Cursor, kind: string) =>
 
 export const samePlace = (a: Position | null, b: Position | null): boolean =>
   a !== null && b !== null && a.cursor === b.cursor && a.order === b.order;
-
-/** `delivery.*` matches `delivery.sent`; an empty list matches everything. */
-export function typeMatcher(types: readonly string[]): (type: string) => boolean {
-  if (types.length === 0) return () => true;
-  const exact = new Set(types.filter((t) => !t.endsWith("*")));
-  const prefixes = types.filter((t) => t.endsWith("*")).map((t) => t.slice(0, -1));
-  return (type) => exact.has(type) || prefixes.some((p) => type.startsWith(p));
-}
 
 /** The CSV to send upstream, or undefined when a wildcard means filtering here instead. */
 export const upstreamTypes = (types: readonly string[]): string | undefined =>

@@ -1,10 +1,10 @@
 import { isMailEventsError, isRetryable, MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { isRecord, type NormalizedEvent } from "../mail/event.js";
+import { isRecord, type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import { type HttpClient, RateLimitedError } from "./http-client.js";
 import type { Page, Position, PullRequest } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
-import { advance, typeMatcher } from "./sse-position.js";
+import { advance } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
 
 interface Connection {

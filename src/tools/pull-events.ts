@@ -3,10 +3,11 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { eventForOutput, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
+import { parseTypes } from "../mail/event.js";
 import { oneLine } from "../mail/text.js";
 import { callSignal, resolveIdentity, storedPosition, type ToolContext } from "./context.js";
 import { guarded, toolResult } from "./result.js";
-import { cursorValue, eventOutput, identityInput, parseTypes, typesInput } from "./schemas.js";
+import { cursorValue, eventOutput, identityInput, typesInput } from "./schemas.js";
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 

@@ -63,8 +63,3 @@ export const typesInput = z
   .describe(
     "Event types to keep, as an array or CSV, e.g. `email.received,email.bounced`. `delivery.*` wildcards allowed.",
   );
-
-export function parseTypes(types: string[] | string | undefined): string[] {
-  const list = typeof types === "string" ? types.split(",") : (types ?? []);
-  return [...new Set(list.map((t) => t.trim()).filter((t) => t !== ""))];
-}
