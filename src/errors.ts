@@ -42,3 +42,11 @@ export const isRetryable = (error: unknown): boolean =>
     error.code === "UPSTREAM_RATE_LIMITED" ||
     error.code === "UPSTREAM_TIMEOUT" ||
     (error.code === "UPSTREAM_HTTP" && (error.status ?? 0) >= 500));
+
+/** Upstream answered 404 for an identity: the message names it and where it came from. */
+export const unknownIdentity = (source: string, identity: string, cause: unknown): MailEventsError =>
+  new MailEventsError(
+    "UPSTREAM_UNKNOWN_IDENTITY",
+    `${source} does not know the identity ${JSON.stringify(identity)} (HTTP 404); check the identity argument or MAIL_EVENTS_IDENTITY`,
+    { status: 404, cause },
+  );

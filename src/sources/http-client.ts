@@ -59,6 +59,10 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/** Exponential backoff with jitter: attempt `n` waits 50–100 % of min(max, first × 2ⁿ), ms. */
+export const backoffDelay = (n: number, firstMs: number, maxMs: number): number =>
+  Math.min(maxMs, firstMs * 2 ** n) * (0.5 + Math.random() / 2);
+
 /** Rate-limit errors remember how long upstream asked us to wait. */
 export class RateLimitedError extends MailEventsError {
   readonly retryAfterMs: number | undefined;
@@ -179,7 +183,7 @@ export class HttpClient {
         return await attempt();
       } catch (error) {
         if (!isRetryable(error) || options.signal.aborted) throw error;
-        const backoff = Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** n) * (0.5 + Math.random() / 2);
+        const backoff = backoffDelay(n, this.#backoffMs, this.#maxBackoffMs);
         const wait = error instanceof RateLimitedError ? (error.retryAfterMs ?? backoff) : backoff;
         if (Date.now() + wait >= options.deadline) throw error;
         try {

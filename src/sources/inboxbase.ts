@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MailEventsError } from "../errors.js";
+import { MailEventsError, unknownIdentity } from "../errors.js";
 import {
   emailFields,
   isRecord,
@@ -176,11 +176,7 @@ export class InboxbaseSource implements Source {
       return await this.#http.getJson(url, { signal, holdMs, deadline });
     } catch (error) {
       if (error instanceof MailEventsError && error.status === 404) {
-        throw new MailEventsError(
-          "UPSTREAM_UNKNOWN_IDENTITY",
-          `${this.kind} does not know the identity ${JSON.stringify(identity)} (HTTP 404); check the identity argument or MAIL_EVENTS_IDENTITY`,
-          { status: 404, cause: error },
-        );
+        throw unknownIdentity(this.kind, identity, error);
       }
       throw error;
     }

@@ -1,7 +1,7 @@
-import { isMailEventsError, isRetryable, MailEventsError } from "../errors.js";
+import { isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
 import type { Logger } from "../log.js";
 import { isRecord, type NormalizedEvent, typeMatcher } from "../mail/event.js";
-import { type HttpClient, RateLimitedError } from "./http-client.js";
+import { backoffDelay, type HttpClient, RateLimitedError } from "./http-client.js";
 import type { Page, Position, PullRequest } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
 import { advance } from "./sse-position.js";
@@ -203,11 +203,7 @@ export class SseStream {
       const backoff = healthy ? 0 : this.#backoff();
       this.#retryAt = now + (error instanceof RateLimitedError ? (error.retryAfterMs ?? backoff) : backoff);
     } else if (isMailEventsError(error) && error.status === 404) {
-      this.#fatal = new MailEventsError(
-        "UPSTREAM_UNKNOWN_IDENTITY",
-        `${this.#dialect.kind} does not know the identity ${JSON.stringify(this.#identity)} (HTTP 404); check the identity argument or MAIL_EVENTS_IDENTITY`,
-        { status: 404, cause: error },
-      );
+      this.#fatal = unknownIdentity(this.#dialect.kind, this.#identity, error);
     } else {
       this.#fatal = isMailEventsError(error)
         ? error
@@ -223,9 +219,7 @@ export class SseStream {
   }
 
   #backoff(): number {
-    const n = this.#failures++;
-    const base = Math.min(this.#t.maxBackoffMs, this.#t.backoffMs * 2 ** n);
-    return base * (0.5 + Math.random() / 2);
+    return backoffDelay(this.#failures++, this.#t.backoffMs, this.#t.maxBackoffMs);
   }
 
   /** Returns true when the frame was a new event (kept or filtered out), false otherwise. */
