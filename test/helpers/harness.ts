@@ -56,6 +56,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   await client.connect(a);
   const call = (name: string, args: Record<string, unknown> = {}) =>
     client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 }) as Promise<CallToolResult>;
+  /** Everything this harness built, in reverse order; the fake and state dir may outlive it. */
+  const stop = async () => {
+    await client.close();
+    await cleanup();
+    await source.close();
+    await cursors.close();
+    await http.close();
+  };
   const harness: Harness = {
     fake,
     client,
@@ -67,19 +75,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return result.structuredContent as T;
     },
     async restart() {
-      await client.close();
-      await cleanup();
-      await source.close();
-      await cursors.close();
-      await http.close();
+      await stop();
       return startHarness({ ...options, fake, stateDir });
     },
     async close() {
-      await client.close();
-      await cleanup();
-      await source.close();
-      await cursors.close();
-      await http.close();
+      await stop();
       if (options.fake === undefined) await fake.close();
       if (options.stateDir === undefined) await rm(stateDir, { recursive: true, force: true });
     },
