@@ -18,6 +18,11 @@ export interface Position {
   cursor: Cursor;
   order: number;
   seen?: string[];
+  /**
+   * The log's epoch, where the source has one (the local inbox): a position is only valid in
+   * the log it came from. A position of another epoch is treated as no position.
+   */
+  epoch?: string;
 }
 
 export interface PullRequest {
@@ -41,6 +46,11 @@ export interface Page {
   position: Position | null;
   /** More events are already waiting: call again at once without long-polling. */
   hasMore: boolean;
+  /**
+   * The page could not start where asked and started at "now" instead (molted with no id to
+   * replay after, and no event of this identity seen by this process yet).
+   */
+  startedLive?: boolean;
 }
 
 export interface SeekRequest {
