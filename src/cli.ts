@@ -53,10 +53,10 @@ export async function runToolCommand(
 ): Promise<number> {
   const name = TOOLS[invocation.command];
   if (name === undefined) throw new MailEventsError("INVALID_INPUT", `unknown command ${invocation.command}`);
-  const { server, cleanup } = createServer(deps);
+  const { connect, cleanup } = createServer(deps);
   const client = new Client({ name: "mail-events-mcp-cli", version: "0" });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await server.connect(serverSide);
+  await connect(serverSide);
   await client.connect(clientSide);
   try {
     const result = (await client.callTool({ name, arguments: toolArguments(invocation) }, undefined, {

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // The composition root: the only module that touches process (env, argv, stdio, signals).
 import process, { stdout } from "node:process";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { inboxOptions, openApp } from "./app.js";
 import { type Invocation, loadConfig } from "./config.js";
 import { loadDurableFileLibraries } from "./cursors/durable-file.js";
@@ -10,6 +9,7 @@ import { lineLogger } from "./log.js";
 import { preloadHtml } from "./mail/html.js";
 import { createServer, VERSION } from "./server.js";
 import { preloadHttp } from "./sources/http-client.js";
+import { StdioReplyTransport } from "./transport/stdio-reply-transport.js";
 
 const USAGE = `mail-events-mcp ${VERSION} — wait for email and read mailbox events, as MCP tools
 
@@ -64,12 +64,12 @@ function onShutdown(stop: () => Promise<void>, watchStdin: boolean): void {
 
 async function serve(invocation: Invocation): Promise<void> {
   const app = await openApp(invocation.config, log);
-  const { server, cleanup } = createServer(app.deps);
+  const { server, connect, cleanup } = createServer(app.deps);
   onShutdown(async () => {
     await cleanup();
     await app.close();
   }, true);
-  await server.connect(new StdioServerTransport());
+  await connect(new StdioReplyTransport(process.stdin, process.stdout));
   // What tool calls need but the handshake does not (undici, html-to-text, the cursor file's
   // lock and atomic writer) loads just after the client says it is initialized: `tools/list`
   // is answered first, and the first call does not pay ~80 ms for the load. (Loading on the

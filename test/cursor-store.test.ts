@@ -28,18 +28,20 @@ const orderOf = (file: Awaited<ReturnType<typeof onDisk>>, identity: string) =>
 describe("cursor store", () => {
   it("never moves a cursor backward, unless forced", async () => {
     const store = await CursorStore.open(await newDir(), silentLogger);
-    await store.commit("s", "a", { cursor: 10, order: 10 });
-    await store.commit("s", "a", { cursor: 4, order: 4 });
-    expect(store.get("s", "a")?.cursor).toBe(10);
-    await store.commit("s", "a", { cursor: 4, order: 4 }, true);
-    expect(store.get("s", "a")?.cursor).toBe(4);
+    await store.commit("s", "a", "pull", { cursor: 10, order: 10 });
+    await store.commit("s", "a", "pull", { cursor: 4, order: 4 });
+    expect(store.get("s", "a", "pull")?.cursor).toBe(10);
+    await store.commit("s", "a", "pull", { cursor: 4, order: 4 }, true);
+    expect(store.get("s", "a", "pull")?.cursor).toBe(4);
   });
 
   it("coalesces a burst of commits and keeps the last of each", async () => {
     const dir = await newDir();
     const store = await CursorStore.open(dir, silentLogger);
     await Promise.all(
-      Array.from({ length: 200 }, (_, i) => store.commit("s", `id${i % 10}`, { cursor: i, order: i })),
+      Array.from({ length: 200 }, (_, i) =>
+        store.commit("s", `id${i % 10}`, "pull", { cursor: i, order: i }),
+      ),
     );
     const file = await onDisk(dir);
     for (let k = 0; k < 10; k++) expect(orderOf(file, `id${k}`)).toBe(190 + k);
@@ -48,11 +50,11 @@ describe("cursor store", () => {
   it("keeps cursors of different sources and identities apart, with no identity used as a file name", async () => {
     const dir = await newDir();
     const store = await CursorStore.open(dir, silentLogger);
-    await store.commit("inboxbase https://a", "../../x", { cursor: 1, order: 1 });
-    await store.commit("inboxbase https://b", "../../x", { cursor: 2, order: 2 });
+    await store.commit("inboxbase https://a", "../../x", "pull", { cursor: 1, order: 1 });
+    await store.commit("inboxbase https://b", "../../x", "pull", { cursor: 2, order: 2 });
     const reopened = await CursorStore.open(dir, silentLogger);
-    expect(reopened.get("inboxbase https://a", "../../x")?.cursor).toBe(1);
-    expect(reopened.get("inboxbase https://b", "../../x")?.cursor).toBe(2);
+    expect(reopened.get("inboxbase https://a", "../../x", "pull")?.cursor).toBe(1);
+    expect(reopened.get("inboxbase https://b", "../../x", "pull")?.cursor).toBe(2);
     expect((await readdir(dir)).sort()).toEqual(["cursors.json"]);
   });
 
@@ -66,7 +68,7 @@ describe("cursor store", () => {
     );
     expect(warnings.join("")).toMatch(/could not be read.*moved it to .*cursors\.json\.corrupt-\d+/);
     expect((await readdir(dir)).some((f) => f.startsWith("cursors.json.corrupt-"))).toBe(true);
-    await store.commit("s", "a", { cursor: 1, order: 1 });
+    await store.commit("s", "a", "pull", { cursor: 1, order: 1 });
     expect(orderOf(await onDisk(dir), "a")).toBe(1);
   });
 

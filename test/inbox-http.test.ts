@@ -27,7 +27,7 @@ describe("the inboxbase endpoint of the local inbox", () => {
     const t = await inbox();
     const { status, json } = await t.get("/v1/identities/nobody%40example.com/events?since=7");
     expect(status).toBe(200);
-    expect(json).toEqual({ identity: "nobody@example.com", events: [], cursor: 7, hasMore: false });
+    expect(json).toMatchObject({ identity: "nobody@example.com", events: [], cursor: 7, hasMore: false });
   });
 
   it("rejects out-of-range parameters with a JSON 400 naming the parameter", async () => {
@@ -83,9 +83,24 @@ describe("the inboxbase endpoint of the local inbox", () => {
   it("ends an idle long-poll with an empty page at the end of its window", async () => {
     const t = await inbox();
     const started = performance.now();
-    const { json } = await t.get("/v1/identities/idle%40example.com/events?since=3&timeoutMs=300");
+    const { json } = await t.get("/v1/identities/idle%40example.com/events?since=0&timeoutMs=300");
     expect(performance.now() - started).toBeGreaterThanOrEqual(250);
-    expect(json).toMatchObject({ events: [], cursor: 3, hasMore: false });
+    expect(json).toMatchObject({ events: [], cursor: 0, hasMore: false, head: 0 });
+  });
+
+  it("answers at once, naming its epoch and head, a cursor from beyond its end or of another log", async () => {
+    const t = await inbox();
+    // Waiting out the 25 s window instead would abort these requests, and fail the test.
+    const get = async (query: string) => {
+      const res = await fetch(`${t.inbox.httpUrl}/v1/identities/idle%40example.com/events?${query}`, {
+        signal: AbortSignal.timeout(15_000),
+      });
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const beyond = await get("since=3&timeoutMs=25000");
+    expect(beyond).toMatchObject({ events: [], head: 0, epoch: expect.any(String) });
+    const other = await get("since=0&epoch=old&timeoutMs=25000");
+    expect(other).toMatchObject({ events: [], head: 0, epoch: beyond.epoch });
   });
 
   it("forgets a long-poll whose client hung up", async () => {

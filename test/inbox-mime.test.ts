@@ -33,7 +33,7 @@ beforeAll(async () => {
   cleanup = built.cleanup;
   client = new Client({ name: "inbox-mime-test", version: "0" });
   const [a, b] = InMemoryTransport.createLinkedPair();
-  await built.server.connect(b);
+  await built.connect(b);
   await client.connect(a);
 });
 

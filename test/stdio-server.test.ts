@@ -71,6 +71,12 @@ const exited = (child: ChildProcessWithoutNullStreams, ms: number) =>
     new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms)),
   ]);
 
+/** Polls `condition` until it holds (or 10 s pass), instead of sleeping a fixed time. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe("the built server over stdio", () => {
   it("lists its tools to the real SDK client", async () => {
     const client = new Client({ name: "stdio-test", version: "0" });
@@ -135,7 +141,7 @@ describe("the built server over stdio", () => {
       method: "tools/call",
       params: { name: "wait_for_email", arguments: { identity: "eof@x.test", timeoutSeconds: 60 } },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => fake.waiting > 0);
     raw.child.stdin.end();
     expect(await exited(raw.child, 3_000)).toBe(0);
     const deadline = Date.now() + 2_000;
@@ -154,7 +160,7 @@ describe("the built server over stdio", () => {
       method: "tools/call",
       params: { name: "wait_for_email", arguments: { identity: "sig@x.test", timeoutSeconds: 60 } },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => fake.waiting > 0);
     raw.child.kill(signal);
     expect(await exited(raw.child, 3_000)).toBe(0);
   });

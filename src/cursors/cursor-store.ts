@@ -6,52 +6,105 @@ import type { Logger } from "../log.js";
 import { type Cursor, MAX_SEEN_IDS, type Position } from "../sources/source.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
 
+/** An email a wait returned, with its place in the log (`Position.order`). */
+export interface Returned {
+  id: string;
+  order: number;
+}
+
+/**
+ * One consumer's place in one identity's log. A `pull_events` consumer (one per `types`
+ * filter) keeps a position; the `wait_for_email` consumer keeps the emails it returned
+ * (`returned`, bounded) and a floor: an email at or below `order` was returned or has been
+ * forgotten, and is never returned again.
+ */
 export interface StoredCursor {
   source: string;
   identity: string;
+  /** `pull`, `pull types=a,b` or `wait` (see `consumerKey`). */
+  consumer: string;
   cursor: Cursor;
   order: number;
   seen?: string[];
+  /** The log the position belongs to, where the source has epochs. */
+  epoch?: string;
+  returned?: Returned[];
   updatedAt: string;
 }
 
 interface CursorFile {
-  version: 1;
+  version: 2;
   cursors: Record<string, StoredCursor>;
 }
 
-const FILE_NAME = "cursors.json";
-const keyOf = (source: string, identity: string) => `${source}\n${identity}`;
+/** Emails a wait consumer remembers having returned; older ones fall under its floor. */
+export const MAX_RETURNED = 256;
 
-/** Later wins by `order`; at equal order the `seen` ids are merged so replays stay dropped. */
+const FILE_NAME = "cursors.json";
+const keyOf = (source: string, identity: string, consumer: string) => `${source}\n${identity}\n${consumer}`;
+
+/** The consumer a `pull_events` loop with this (validated, sorted) `types` filter is. */
+export const pullConsumer = (types: readonly string[]): string =>
+  types.length === 0 ? "pull" : `pull types=${types.join(",")}`;
+export const WAIT_CONSUMER = "wait";
+
+/** Two wait records of one epoch: every returned id of both, the newest kept, the floor raised. */
+function mergeReturned(a: StoredCursor, b: StoredCursor): StoredCursor {
+  const byId = new Map<string, Returned>();
+  for (const r of [...(a.returned ?? []), ...(b.returned ?? [])]) byId.set(r.id, r);
+  const all = [...byId.values()].sort((x, y) => x.order - y.order);
+  const kept = all.slice(-MAX_RETURNED);
+  const dropped = all.length - kept.length;
+  const floor = Math.max(a.order, b.order, dropped > 0 ? (all[dropped - 1] as Returned).order : 0);
+  const later = a.updatedAt >= b.updatedAt ? a : b;
+  return { ...later, cursor: floor, order: floor, returned: kept.filter((r) => r.order > floor) };
+}
+
+/**
+ * Which of two records of one consumer stands. Within one epoch a position never moves back
+ * (later wins by `order`; at equal order the `seen` ids are merged so replays stay dropped)
+ * and wait records are united. Across epochs the newer write wins: a cursor of an earlier
+ * log says nothing about the current one.
+ */
 function newer(a: StoredCursor | undefined, b: StoredCursor): StoredCursor {
-  if (a === undefined || b.order > a.order) return b;
+  if (a === undefined) return b;
+  if ((a.epoch ?? "") !== (b.epoch ?? "")) return a.updatedAt > b.updatedAt ? a : b;
+  if (a.returned !== undefined || b.returned !== undefined) return mergeReturned(a, b);
+  if (b.order > a.order) return b;
   if (b.order < a.order) return a;
   if (b.seen === undefined && a.seen === undefined) return a.updatedAt >= b.updatedAt ? a : b;
   const seen = [...new Set([...(a.seen ?? []), ...(b.seen ?? [])])].slice(-MAX_SEEN_IDS);
   return { ...(a.updatedAt >= b.updatedAt ? a : b), seen };
 }
 
+const LEGACY_WAIT_SUFFIX = " wait_for_email";
+
 function parseFile(text: string): Record<string, StoredCursor> {
   const parsed: unknown = JSON.parse(text);
   const cursors = (parsed as Partial<CursorFile> | null)?.cursors;
   if (typeof cursors !== "object" || cursors === null) throw new Error("no `cursors` object");
   const out: Record<string, StoredCursor> = {};
-  for (const entry of Object.values(cursors)) {
+  for (const entry of Object.values(cursors) as Partial<StoredCursor>[]) {
     if (
-      typeof entry?.source === "string" &&
-      typeof entry.identity === "string" &&
-      (typeof entry.cursor === "number" || typeof entry.cursor === "string") &&
-      typeof entry.order === "number"
+      typeof entry?.source !== "string" ||
+      typeof entry.identity !== "string" ||
+      (typeof entry.cursor !== "number" && typeof entry.cursor !== "string") ||
+      typeof entry.order !== "number"
     ) {
-      out[keyOf(entry.source, entry.identity)] = entry;
+      continue;
     }
+    // Version 1 kept one cursor per identity, and the wait's as a second "source": the wait
+    // is a query now, and the one cursor is the unfiltered pull_events consumer.
+    if (entry.consumer === undefined && entry.source.endsWith(LEGACY_WAIT_SUFFIX)) continue;
+    const stored = { ...entry, consumer: entry.consumer ?? "pull" } as StoredCursor;
+    if (stored.returned !== undefined && !Array.isArray(stored.returned)) delete stored.returned;
+    out[keyOf(stored.source, stored.identity, stored.consumer)] = stored;
   }
   return out;
 }
 
 /**
- * Cursors per (source, identity), in memory and in one JSON file. Every write takes a
+ * Cursors per (source, identity, consumer), in memory and in one JSON file. Every write takes a
  * cross-process lock, merges with what is on disk (max by order), and replaces the file
  * atomically (temp file, fsync, rename): a `kill -9` at any instant leaves either the old
  * or the new file, and processes sharing a state directory never roll each other back.
@@ -87,8 +140,8 @@ export class CursorStore {
     return store;
   }
 
-  get(source: string, identity: string): StoredCursor | undefined {
-    return this.#memory.get(keyOf(source, identity));
+  get(source: string, identity: string, consumer: string): StoredCursor | undefined {
+    return this.#memory.get(keyOf(source, identity, consumer));
   }
 
   /** Re-reads the file so cursors other processes moved are seen. */
@@ -100,25 +153,52 @@ export class CursorStore {
    * Moves a cursor forward (never backward: an older position is ignored) and resolves
    * once it is durably on disk. With `force`, sets it even if that moves it back.
    */
-  async commit(source: string, identity: string, position: Position, force = false): Promise<StoredCursor> {
-    const stored = this.#stage(source, identity, position, force);
+  async commit(
+    source: string,
+    identity: string,
+    consumer: string,
+    position: Position,
+    force = false,
+  ): Promise<StoredCursor> {
+    const stored = this.#stage(this.#entry(source, identity, consumer, position), force);
     await this.#flush();
-    return this.get(source, identity) ?? stored;
+    return this.get(source, identity, consumer) ?? stored;
   }
 
   /**
-   * Moves a cursor forward in memory now, and on disk once the caller's reply has gone out.
-   * A tool that committed first and then answered would lose what it returned if killed in
-   * between; this order at worst repeats it. `setImmediate` runs after the SDK has written
-   * the reply: stdout writes to a pipe are synchronous on Linux, so the reply is in the pipe
-   * (which outlives us) before the cursor file moves. A failed write is logged and retried
-   * with the next one.
+   * Moves a consumer's position forward (never back) in memory now and on disk soon. Tools
+   * call it only once their reply is on its way (see `Deliveries`): committing first and
+   * answering second would lose the page if the process died in between, or if the reply
+   * never went out (an output that fails validation). `force` moves it back too (the
+   * stored position did not belong to the log, and reading restarted at its beginning).
    */
-  advanceAfterReply(source: string, identity: string, position: Position): StoredCursor {
-    const stored = this.#stage(source, identity, position, false);
-    setImmediate(() => {
-      this.#flush().catch((error: Error) => this.#log.error(error.message));
-    });
+  advance(
+    source: string,
+    identity: string,
+    consumer: string,
+    position: Position,
+    force = false,
+  ): StoredCursor {
+    const stored = this.#stage(this.#entry(source, identity, consumer, position), force);
+    this.#persistSoon();
+    return stored;
+  }
+
+  /** Adds an email to the wait consumer's returned set (durable soon, like `advance`). */
+  remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor {
+    const existing = this.get(source, identity, WAIT_CONSUMER);
+    const entry: StoredCursor = {
+      source,
+      identity,
+      consumer: WAIT_CONSUMER,
+      cursor: 0,
+      order: existing !== undefined && (existing.epoch ?? "") === (epoch ?? "") ? existing.order : 0,
+      ...(epoch === undefined ? {} : { epoch }),
+      returned: [returned],
+      updatedAt: this.#now().toISOString(),
+    };
+    const stored = this.#stage(entry, false);
+    this.#persistSoon();
     return stored;
   }
 
@@ -139,16 +219,25 @@ export class CursorStore {
     await this.#writing?.catch(() => {});
   }
 
-  #stage(source: string, identity: string, position: Position, force: boolean): StoredCursor {
-    const entry: StoredCursor = {
+  #entry(source: string, identity: string, consumer: string, position: Position): StoredCursor {
+    return {
       source,
       identity,
+      consumer,
       cursor: position.cursor,
       order: position.order,
       ...(position.seen === undefined ? {} : { seen: position.seen.slice(-MAX_SEEN_IDS) }),
+      ...(position.epoch === undefined ? {} : { epoch: position.epoch }),
       updatedAt: this.#now().toISOString(),
     };
-    const key = keyOf(source, identity);
+  }
+
+  #persistSoon(): void {
+    this.#flush().catch((error: Error) => this.#log.error(error.message));
+  }
+
+  #stage(entry: StoredCursor, force: boolean): StoredCursor {
+    const key = keyOf(entry.source, entry.identity, entry.consumer);
     const merged = force ? entry : newer(this.#memory.get(key), entry);
     this.#memory.set(key, merged);
     this.#dirty.set(key, { entry: merged, force });
@@ -156,7 +245,7 @@ export class CursorStore {
   }
 
   #merge(entry: StoredCursor): void {
-    const key = keyOf(entry.source, entry.identity);
+    const key = keyOf(entry.source, entry.identity, entry.consumer);
     // A forced move not yet written must not be undone by the older value still on disk.
     if (this.#dirty.get(key)?.force) return;
     this.#memory.set(key, newer(this.#memory.get(key), entry));
@@ -195,7 +284,7 @@ export class CursorStore {
         const onDisk = this.#parseDisk(readIfExists(this.file));
         for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
         for (const entry of Object.values(onDisk)) this.#merge(entry);
-        const body: CursorFile = { version: 1, cursors: Object.fromEntries(Object.entries(onDisk)) };
+        const body: CursorFile = { version: 2, cursors: Object.fromEntries(Object.entries(onDisk)) };
         replaceDurably(this.file, `${JSON.stringify(body, null, 1)}\n`);
       });
     } catch (error) {

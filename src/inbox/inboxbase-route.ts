@@ -43,8 +43,11 @@ export async function serveInboxbase(
   const deadline = Date.now() + timeoutMs;
   const gone = clientGone(res);
   let page = log.index.page(identity, since, limit, accept);
+  // A cursor of another log (the client says which it has in `epoch`), or from beyond this
+  // one's end, gets its answer at once: the client restarts instead of waiting a window.
+  const foreign = (query.get("epoch") ?? log.epoch) !== log.epoch || since > log.lastSeq;
   // Long-poll: sleep until an append for this identity, then look again.
-  while (page.entries.length === 0 && !page.hasMore && !gone.aborted) {
+  while (page.entries.length === 0 && !page.hasMore && !gone.aborted && !foreign) {
     const remaining = deadline - Date.now();
     if (!(await waitForAppend(log, identity, remaining, gone))) break;
     page = log.index.page(identity, page.cursor, limit, accept);
@@ -56,5 +59,9 @@ export async function serveInboxbase(
     events: records.map(inboxbaseEvent),
     cursor: page.cursor,
     hasMore: page.hasMore,
+    // Not in the hosted dialect (clients pass unknown fields by): which log this is and its
+    // last seq, so a client can tell a cursor of another log, or from beyond this one's end.
+    epoch: log.epoch,
+    head: log.lastSeq,
   });
 }

@@ -53,7 +53,8 @@ export class LocalSource implements Source {
     this.#http = new TakeoverHttpClient(options.token, () => this.#takeOver(start));
     // With port 0 only the running inbox knows its URL.
     this.#inner = this.inbox.then(
-      (inbox) => new InboxbaseSource({ url: inbox.httpUrl, http: this.#http, kind: "local" }),
+      (inbox) =>
+        new InboxbaseSource({ url: inbox.httpUrl, http: this.#http, kind: "local", log: options.log }),
     );
     this.#inner.catch(() => {}); // reported by the first request
   }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { VERSION } from "../server.js";
+import { VERSION } from "../version.js";
 import { EventLog } from "./event-log.js";
 import { probeHealth } from "./health.js";
 import { type InboxHttp, startInboxHttp } from "./http-server.js";

@@ -20,6 +20,6 @@ export function createHostedSource(config: Config, http: HttpClient, log?: Logge
       return new MoltedSource({ url, http, ...logged });
     default:
       // inboxbase, or a local inbox reached by URL: the same cursor-endpoint dialect.
-      return new InboxbaseSource({ url, http, kind: config.source });
+      return new InboxbaseSource({ url, http, kind: config.source, ...logged });
   }
 }

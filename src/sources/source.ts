@@ -51,6 +51,8 @@ export interface Page {
    * replay after, and no event of this identity seen by this process yet).
    */
   startedLive?: boolean;
+  /** Set when a stored position did not belong to the log and the page restarted at its beginning: why. */
+  reset?: string;
 }
 
 export interface SeekRequest {

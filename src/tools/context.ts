@@ -1,11 +1,16 @@
 import type { CursorStore, StoredCursor } from "../cursors/cursor-store.js";
 import { MailEventsError } from "../errors.js";
 import type { Position, Source } from "../sources/source.js";
+import type { Deliveries } from "./deliveries.js";
+import type { WaitMemory } from "./wait-memory.js";
 
 /** What every tool receives. Built once by `createServer`; tests build it the same way. */
 export interface ToolContext {
   source: Source;
   cursors: CursorStore;
+  deliveries: Deliveries;
+  /** What waits learned about each identity's log (positions that were "now" at some time). */
+  waits: WaitMemory;
   defaultIdentity: string | undefined;
   /** Aborted when the server shuts down: in-flight long-polls stop at once. */
   shutdown: AbortSignal;
@@ -33,16 +38,18 @@ export const callSignal = (signal: AbortSignal, context: ToolContext): AbortSign
   AbortSignal.any([signal, context.shutdown]);
 
 /**
- * wait_for_email keeps its own cursor beside pull_events' one: a wait that skips ahead to the
- * newest code must not make a pull_events loop on the same identity miss the events between.
+ * Marks a cursor stored before epochs existed, on a source that has them: it is of an
+ * unknown log, so the source treats it as belonging to another one.
  */
-export const waitCursorKey = (source: Source): string => `${source.key} wait_for_email`;
+const UNKNOWN_EPOCH = "";
 
-export function storedPosition(stored: StoredCursor | undefined): Position | null {
+export function storedPosition(stored: StoredCursor | undefined, source: Source): Position | null {
   if (stored === undefined) return null;
+  const epoch = stored.epoch ?? (source.kind === "local" ? UNKNOWN_EPOCH : undefined);
   return {
     cursor: stored.cursor,
     order: stored.order,
     ...(stored.seen === undefined ? {} : { seen: stored.seen }),
+    ...(epoch === undefined ? {} : { epoch }),
   };
 }

@@ -1,43 +1,46 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { resolveIdentity, type ToolContext, waitCursorKey } from "./context.js";
+import { pullConsumer } from "../cursors/cursor-store.js";
+import { validateTypes } from "../sources/event-types.js";
+import { resolveIdentity, type ToolContext } from "./context.js";
 import { guarded, toolResult } from "./result.js";
-import { cursorValue, identityInput } from "./schemas.js";
+import { cursorOutput, identityInput, typesInput } from "./schemas.js";
+
+export const cursorInput = {
+  identity: identityInput,
+  types: typesInput.describe(
+    "Which pull_events consumer: the same `types` filter its loop passes (default: the unfiltered one).",
+  ),
+};
 
 export const getCursorOutput = {
   identity: z.string(),
   source: z.string(),
-  cursor: cursorValue.nullable(),
+  types: z.array(z.string()),
+  cursor: cursorOutput.nullable(),
   updatedAt: z.string().nullable(),
-  waitCursor: cursorValue
-    .nullable()
-    .optional()
-    .describe(
-      "Where wait_for_email stands (it keeps its own cursor, so waits never disturb a pull_events loop).",
-    ),
 };
 
-export async function getCursor(input: { identity?: string | undefined }, context: ToolContext) {
+type Input = { identity?: string | undefined; types?: string | string[] | undefined };
+
+export async function getCursor(input: Input, context: ToolContext) {
   const identity = resolveIdentity(input.identity, context);
+  const types = validateTypes(context.source.kind, input.types);
   await context.cursors.refresh();
-  const stored = context.cursors.get(context.source.key, identity);
-  const wait = context.cursors.get(waitCursorKey(context.source), identity);
-  const structured = {
-    identity,
-    source: context.source.kind,
-    cursor: stored?.cursor ?? null,
-    updatedAt: stored?.updatedAt ?? null,
-    waitCursor: wait?.cursor ?? null,
-  };
-  const text = [
+  const stored = context.cursors.get(context.source.key, identity, pullConsumer(types));
+  const filter = types.length === 0 ? "" : ` (types ${types.join(",")})`;
+  return toolResult(
+    {
+      identity,
+      source: context.source.kind,
+      types,
+      cursor: stored?.cursor ?? null,
+      updatedAt: stored?.updatedAt ?? null,
+    },
     stored
-      ? `${identity} on ${context.source.kind}: cursor ${stored.cursor} (updated ${stored.updatedAt}).`
-      : `${identity} on ${context.source.kind}: no stored cursor yet.`,
-    wait ? `wait_for_email cursor: ${wait.cursor}.` : "",
-  ]
-    .join(" ")
-    .trim();
-  return toolResult(structured, text);
+      ? `${identity}${filter} on ${context.source.kind}: cursor ${stored.cursor} (updated ${stored.updatedAt}).`
+      : `${identity}${filter} on ${context.source.kind}: no stored cursor yet.`,
+  );
 }
 
 export function registerGetCursorTool(server: McpServer, context: ToolContext): void {
@@ -46,11 +49,12 @@ export function registerGetCursorTool(server: McpServer, context: ToolContext): 
     {
       title: "Get cursor",
       description:
-        "Show where an identity stands in its event log: the stored cursor (null if none) and when it last moved. Read-only.",
-      inputSchema: { identity: identityInput },
+        "Show where a pull_events consumer (an identity and a `types` filter) stands: its stored cursor (null if " +
+        "none) and when it last moved. Read-only.",
+      inputSchema: cursorInput,
       outputSchema: getCursorOutput,
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    guarded((input: { identity?: string | undefined }) => getCursor(input, context)),
+    guarded((input: Input) => getCursor(input, context)),
   );
 }

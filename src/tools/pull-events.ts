@@ -2,12 +2,13 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { pullConsumer } from "../cursors/cursor-store.js";
 import { eventForOutput, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
-import { parseTypes } from "../mail/event.js";
 import { oneLine } from "../mail/text.js";
+import { validateTypes } from "../sources/event-types.js";
 import { callSignal, resolveIdentity, storedPosition, type ToolContext } from "./context.js";
 import { guarded, toolResult } from "./result.js";
-import { cursorValue, eventOutput, identityInput, typesInput } from "./schemas.js";
+import { cursorOutput, cursorValue, eventOutput, identityInput, typesInput } from "./schemas.js";
 
 type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -15,7 +16,9 @@ export const pullEventsInput = {
   identity: identityInput,
   since: cursorValue
     .optional()
-    .describe("Cursor to read after. Default: this identity's stored cursor, else the start of the log."),
+    .describe(
+      "Cursor to read after. Default: the stored cursor of this identity and `types` filter, else the start of the log.",
+    ),
   types: typesInput,
   limit: z.number().int().min(1).max(200).default(50).describe("Events per page, 1..200 (default 50)."),
   timeoutMs: z
@@ -33,9 +36,22 @@ export const pullEventsInput = {
 
 export const pullEventsOutput = {
   identity: z.string(),
+  types: z
+    .array(z.string())
+    .describe("The filter this page was read with; each filter keeps its own cursor."),
   events: z.array(eventOutput),
-  cursor: cursorValue.nullable(),
+  cursor: cursorOutput.nullable(),
   hasMore: z.boolean(),
+  startedLive: z
+    .boolean()
+    .optional()
+    .describe("True when the stream could not replay and started at now (molted with no event seen yet)."),
+  reset: z
+    .string()
+    .optional()
+    .describe(
+      "Set when the stored cursor did not belong to the current log, so reading restarted at its start.",
+    ),
 };
 
 type Input = { [K in keyof typeof pullEventsInput]: z.infer<(typeof pullEventsInput)[K]> };
@@ -43,39 +59,61 @@ type Input = { [K in keyof typeof pullEventsInput]: z.infer<(typeof pullEventsIn
 export async function pullEvents(input: Input, extra: Extra, context: ToolContext) {
   const { source, cursors } = context;
   const identity = resolveIdentity(input.identity, context);
+  const types = validateTypes(source.kind, input.types);
+  const consumer = pullConsumer(types);
   // The previous reply's cursor reaches the disk before this page is read: a crash can then
   // repeat at most one page, and never loses one.
   await cursors.settled();
   if (input.since === undefined) await cursors.refresh();
   const since =
     input.since === undefined
-      ? storedPosition(cursors.get(source.key, identity))
+      ? storedPosition(cursors.get(source.key, identity, consumer), source)
       : source.parseCursor(input.since);
   const page = await source.pull({
     identity,
     since,
-    types: parseTypes(input.types),
+    types,
     limit: input.limit,
     timeoutMs: input.timeoutMs,
     signal: callSignal(extra.signal, context),
   });
-  // Stored once this reply is out: a crash in between repeats the page, never loses it.
-  if (input.commit && page.position !== null) cursors.advanceAfterReply(source.key, identity, page.position);
+  const position = page.position;
+  if (input.commit && position !== null) {
+    const force = page.reset !== undefined;
+    context.deliveries.afterReply(extra.requestId, extra.signal, () =>
+      cursors.advance(source.key, identity, consumer, position, force),
+    );
+  }
+  for (const event of page.events) context.waits.know(event, source.positionOf(event));
   const events = page.events.map(eventForOutput);
-  const cursor = page.position?.cursor ?? null;
+  const cursor = position?.cursor ?? null;
   const lines = events
     .slice(0, 20)
     .map(
       (e) =>
-        `${e.seq ?? oneLine(e.id, 100)} ${oneLine(e.type, 100)} ${e.receivedAt}${e.email?.subject ? ` ${oneLine(e.email.subject, 200)}` : ""}`,
+        `${e.seq ?? oneLine(e.id, 100)} ${oneLine(e.type, 100)} ${e.receivedAt}${e.email?.from ? ` from ${oneLine(e.email.from, 200)}` : ""}${e.email?.subject ? `: ${oneLine(e.email.subject, 200)}` : ""}`,
     );
+  const filter = types.length === 0 ? "" : ` (types ${types.join(",")})`;
   const text = [
-    `${events.length} event(s) for ${identity}; cursor ${cursor ?? "none"}${page.hasMore ? "; more waiting: call again now" : ""}.`,
+    `${events.length} event(s) for ${identity}${filter}; cursor ${cursor ?? "none"}${page.hasMore ? "; more waiting: call again now" : ""}.`,
+    ...(page.reset ? [`Note: ${page.reset}; read from the start of the current log.`] : []),
+    ...(page.startedLive ? ["Note: no earlier event to replay after; the stream started at now."] : []),
     // Subjects (and vendor ids and types) come from email: fenced like a found email's body.
     ...(lines.length > 0 ? [UNTRUSTED_BEGIN, ...lines, UNTRUSTED_END] : []),
     ...(events.length > 20 ? [`… and ${events.length - 20} more in structuredContent`] : []),
   ].join("\n");
-  return toolResult({ identity, events, cursor, hasMore: page.hasMore }, text);
+  return toolResult(
+    {
+      identity,
+      types,
+      events,
+      cursor,
+      hasMore: page.hasMore,
+      ...(page.startedLive ? { startedLive: true } : {}),
+      ...(page.reset ? { reset: page.reset } : {}),
+    },
+    text,
+  );
 }
 
 export function registerPullEventsTool(server: McpServer, context: ToolContext): void {
@@ -86,8 +124,9 @@ export function registerPullEventsTool(server: McpServer, context: ToolContext):
       description:
         "Read one page of an identity's event log (received, sent, replied, bounced, delivery …) after a cursor. " +
         "By default continues from the stored cursor and stores the new one, so looping on this tool sees every " +
-        "event exactly once, across restarts. Set timeoutMs to long-poll for new events; when hasMore is true, call " +
-        "again at once.",
+        "event exactly once, across restarts. Each `types` filter is its own consumer with its own cursor: a loop " +
+        "on bounces never moves an unfiltered loop. Set timeoutMs to long-poll for new events; when hasMore is " +
+        "true, call again at once.",
       inputSchema: pullEventsInput,
       outputSchema: pullEventsOutput,
       annotations: {

@@ -11,6 +11,8 @@ export const identityInput = z
   );
 
 export const cursorValue = z.union([z.number().int().min(0), z.string().min(1).max(200)]);
+/** A cursor as a result carries it: upstream event ids have no documented length limit. */
+export const cursorOutput = z.union([z.number().int().min(0), z.string()]);
 
 export const emailFieldsOutput = z.looseObject({
   from: z.string().optional(),

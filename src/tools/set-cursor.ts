@@ -1,33 +1,38 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { resolveIdentity, type ToolContext, waitCursorKey } from "./context.js";
-import { getCursorOutput } from "./get-cursor.js";
+import { pullConsumer } from "../cursors/cursor-store.js";
+import { validateTypes } from "../sources/event-types.js";
+import { callSignal, resolveIdentity, type ToolContext } from "./context.js";
+import { cursorInput, getCursorOutput } from "./get-cursor.js";
 import { guarded, toolResult } from "./result.js";
-import { cursorValue, identityInput } from "./schemas.js";
+import { cursorValue } from "./schemas.js";
 
 const setCursorInput = {
-  identity: identityInput,
+  ...cursorInput,
   cursor: cursorValue.describe("The new cursor: 0 replays the whole log (cursor endpoint sources)."),
 };
 
-export async function setCursor(
-  input: { identity?: string | undefined; cursor: number | string },
-  context: ToolContext,
-) {
+type Input = {
+  identity?: string | undefined;
+  types?: string | string[] | undefined;
+  cursor: number | string;
+};
+
+export async function setCursor(input: Input, signal: AbortSignal, context: ToolContext) {
+  const { source } = context;
   const identity = resolveIdentity(input.identity, context);
-  const position = context.source.parseCursor(input.cursor);
-  const [stored, wait] = await Promise.all([
-    context.cursors.commit(context.source.key, identity, position, true),
-    context.cursors.commit(waitCursorKey(context.source), identity, position, true),
-  ]);
+  const types = validateTypes(source.kind, input.types);
+  let position = source.parseCursor(input.cursor);
+  if (typeof position.cursor === "number") {
+    // One look at the log: a cursor past its end is refused with the end (a stored one would
+    // hide every mail until the log caught up), and the position learns the log's epoch.
+    const page = await source.pull({ identity, since: position, types: [], limit: 1, timeoutMs: 0, signal });
+    if (page.position?.epoch !== undefined) position = { ...position, epoch: page.position.epoch };
+  }
+  const stored = await context.cursors.commit(source.key, identity, pullConsumer(types), position, true);
+  const filter = types.length === 0 ? "" : ` (types ${types.join(",")})`;
   return toolResult(
-    {
-      identity,
-      source: context.source.kind,
-      cursor: stored.cursor,
-      updatedAt: stored.updatedAt,
-      waitCursor: wait.cursor,
-    },
-    `${identity} on ${context.source.kind}: cursor set to ${stored.cursor}.`,
+    { identity, source: source.kind, types, cursor: stored.cursor, updatedAt: stored.updatedAt },
+    `${identity}${filter} on ${source.kind}: cursor set to ${stored.cursor}.`,
   );
 }
 
@@ -37,13 +42,14 @@ export function registerSetCursorTool(server: McpServer, context: ToolContext): 
     {
       title: "Set cursor",
       description:
-        "Move an identity's stored cursors (pull_events' and wait_for_email's), forward or back (e.g. 0 to replay " +
-        "the whole log). The next call without `since` continues from here. Use only to recover or replay: normal " +
-        "reading never needs it.",
+        "Move a pull_events consumer's stored cursor (an identity and a `types` filter), forward or back (e.g. 0 to " +
+        "replay the whole log); a cursor beyond the log's end is refused with the end's value. The next " +
+        "pull_events without `since` continues from here. Use only to recover or replay: normal reading never " +
+        "needs it. wait_for_email keeps no cursor to set.",
       inputSchema: setCursorInput,
       outputSchema: getCursorOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     },
-    guarded((input: { identity?: string | undefined; cursor: number | string }) => setCursor(input, context)),
+    guarded((input: Input, extra) => setCursor(input, callSignal(extra.signal, context), context)),
   );
 }

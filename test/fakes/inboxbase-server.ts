@@ -41,6 +41,11 @@ export class FakeInboxbase {
   #waiters = new Set<Waiter>();
   #server = new LoopbackServer((req, res) => void this.#handle(req, res));
 
+  /** Long-polls parked right now (a test waits on this instead of sleeping). */
+  get waiting(): number {
+    return this.#waiters.size;
+  }
+
   async start(): Promise<this> {
     this.url = await this.#server.listen();
     return this;

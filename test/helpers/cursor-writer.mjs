@@ -8,7 +8,7 @@ const store = await CursorStore.open(dir, silentLogger);
 const ids = identities.split(",");
 const count = Number(countArg);
 for (let n = 1; count === 0 || n <= count; n++) {
-  await Promise.all(ids.map((id) => store.commit(source, id, { cursor: n, order: n })));
+  await Promise.all(ids.map((id) => store.commit(source, id, "pull", { cursor: n, order: n })));
   if (n % 50 === 0) process.send?.(n);
 }
 await store.close();

@@ -49,10 +49,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
   const cursors = await CursorStore.open(stateDir, silentLogger);
   const source = new InboxbaseSource({ url: fake.url, http });
-  const { server, cleanup } = createServer({ source, cursors, ...options.deps });
+  const { connect, cleanup } = createServer({ source, cursors, ...options.deps });
   const client = new Client({ name: "test", version: "0" });
   const [a, b] = InMemoryTransport.createLinkedPair();
-  await server.connect(b);
+  await connect(b);
   await client.connect(a);
   const call = (name: string, args: Record<string, unknown> = {}) =>
     client.callTool({ name, arguments: args }, undefined, { timeout: 120_000 }) as Promise<CallToolResult>;
