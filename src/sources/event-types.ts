@@ -64,3 +64,18 @@ export function validateTypes(kind: SourceKind, types: string | readonly string[
   }
   return list.sort();
 }
+
+/**
+ * The filter as a vendor that knows no wildcards can take it: each `prefix.*` becomes the
+ * documented types it covers (a documented family, like molted's `delivery.*`, stays).
+ */
+export function expandTypes(kind: SourceKind, types: readonly string[]): string[] {
+  const documented = EVENT_TYPES[kind];
+  const out = new Set<string>();
+  for (const type of types) {
+    const prefix = prefixOf(type);
+    if (prefix === undefined) out.add(type);
+    else for (const t of documented) if (t.startsWith(prefix)) out.add(t);
+  }
+  return [...out];
+}

@@ -10,6 +10,7 @@ import {
   str,
   toEpochMs,
 } from "../mail/event.js";
+import { expandTypes } from "./event-types.js";
 import type { HttpClient } from "./http-client.js";
 import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "./source.js";
 
@@ -171,7 +172,7 @@ export class InboxbaseSource implements Source {
   ): Promise<RawPage> {
     const url = new URL(`${this.#base}/v1/identities/${encodeURIComponent(request.identity)}/events`);
     url.searchParams.set("since", String(since));
-    if (request.types.length > 0) url.searchParams.set("types", request.types.join(","));
+    if (request.types.length > 0) url.searchParams.set("types", expandTypes(this.kind, request.types).join(","));
     url.searchParams.set("limit", String(limit));
     url.searchParams.set("timeoutMs", String(timeoutMs));
     // Lets the local inbox answer a cursor of another log at once (hosted APIs ignore it).

@@ -20,6 +20,7 @@ export class Deliveries {
 
   /** Runs `work` once a successful reply to `requestId` has been handed to the transport. */
   afterReply(requestId: RequestId, signal: AbortSignal, work: () => void): void {
+    if (signal.aborted) return;
     const list = this.#pending.get(requestId);
     if (list) list.push(work);
     else this.#pending.set(requestId, [work]);
