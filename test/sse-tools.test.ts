@@ -197,6 +197,22 @@ for (const kind of Object.keys(upstreams)) {
       });
     }
 
+    it.runIf(kind === "mails")(
+      "takes a 300-character event id in its stride: a valid result, and a cursor that moves",
+      async () => {
+        const { upstream, ok } = await start();
+        const stored = (upstream.fake as FakeMails).add(upstream.identity, { subject: "long id" });
+        stored.id = `evt_${"x".repeat(300)}`;
+        const since = new Date(Date.now() - 60_000).toISOString();
+        const page = await ok<{ events: { id: string }[]; cursor: string }>("pull_events", { since });
+        expect(page.events.map((e) => e.id)).toEqual([stored.id]);
+        expect(page.cursor).toBe(stored.id);
+        upstream.email("after the long one");
+        const next = await ok<{ events: { email?: { subject?: string } }[] }>("pull_events", {});
+        expect(next.events.map((e) => e.email?.subject)).toEqual(["after the long one"]);
+      },
+    );
+
     it("wait_for_email times out as a normal result after spanning several connections", async () => {
       const { upstream, ok } = await start();
       const started = Date.now();

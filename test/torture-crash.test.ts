@@ -4,7 +4,7 @@ import { runTorture } from "../bench/lib/torture-core.mjs";
 // A small, bounded run of `npm run torture` (bench/lib/torture-core.mjs): real server processes
 // from dist/ on one state directory, SIGKILLed at random instants under a steady event stream.
 describe("crash torture", () => {
-  it("never loses an event, repeats only what a kill kept from the disk, never moves a cursor back", async () => {
+  it("never loses an event or an email, repeats only what a kill kept from the disk, never moves a cursor back", async () => {
     const result = await runTorture({ kills: 10, timeLimitMs: 20_000 });
     expect(result.problems).toEqual([]);
     expect(result.kills).toBeGreaterThanOrEqual(10);
@@ -14,5 +14,8 @@ describe("crash torture", () => {
     expect(result.cursorRegressions).toBe(0);
     expect(result.parseFailures).toBe(0);
     expect(result.fileReads).toBeGreaterThan(10);
+    expect(result.waitsFound).toBeGreaterThan(0);
+    expect(result.waitRepeats).toBe(0);
+    expect(result.waitLost).toBe(0);
   }, 40_000);
 });

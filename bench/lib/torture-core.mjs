@@ -17,11 +17,9 @@ const readCursorFile = (file) => {
   return JSON.parse(text); // a torn or half-written file throws here
 };
 
-/** The stored pull_events cursor of one identity (0 when none). */
+/** The stored cursor of one identity's unfiltered pull_events consumer (0 when none). */
 const storedOrder = (file, identity) =>
-  Object.values(file?.cursors ?? {}).find(
-    (c) => c.identity === identity && !c.source.endsWith("wait_for_email"),
-  )?.order ?? 0;
+  Object.values(file?.cursors ?? {}).find((c) => c.identity === identity && c.consumer === "pull")?.order ?? 0;
 
 /**
  * Crash torture (SPEC §4): server processes on one state directory, each driven by a real SDK
@@ -40,12 +38,17 @@ const storedOrder = (file, identity) =>
  *   (a lock left by a killed writer holds commits back for up to 2 s). Two readers of one
  *   identity may both read a page before either commits, so there repeats are only counted;
  * - cursors never go back, and the cursor file always parses (read continuously while the
- *   processes write and die).
+ *   processes write and die);
+ * - for `wait_for_email` (its own identities, one waiting client each): no email is returned
+ *   twice, except the last one a killed life returned (its reply went out, its memory of it
+ *   may not have reached the disk), and every email produced is returned once the kills
+ *   are over and a last life drains what is left.
  */
 export async function runTorture({
   kills = 50,
   soloIdentities = 2,
   sharedReaders = 2,
+  waiters = 1,
   eventEveryMs = 4,
   minLifeMs = 150,
   maxLifeMs = 1_500,
@@ -67,6 +70,10 @@ export async function runTorture({
     sharedRepeats: 0,
     uncommittedRepeats: 0,
     unexplainedLoss: 0,
+    waitsFound: 0,
+    waitRepeats: 0,
+    waitRepeatsAfterKill: 0,
+    waitLost: 0,
     cursorRegressions: 0,
     fileReads: 0,
     parseFailures: 0,
@@ -79,7 +86,8 @@ export async function runTorture({
   const solo = Array.from({ length: soloIdentities }, (_, i) => `solo${i}@torture.test`);
   const shared = "shared@torture.test";
   const identities = sharedReaders > 0 ? [...solo, shared] : solo;
-  for (const identity of identities) fake.ensure(identity);
+  const waiting = Array.from({ length: waiters }, (_, i) => `wait${i}@torture.test`);
+  for (const identity of [...identities, ...waiting]) fake.ensure(identity);
 
   // What clients received, per identity: every seq, and the highest seq given so far.
   const given = new Map(identities.map((id) => [id, new Set()]));
@@ -92,8 +100,9 @@ export async function runTorture({
 
   // A steady stream: one event every few ms, round robin over the identities.
   let turn = 0;
+  const streamed = [...identities, ...waiting];
   const producer = setInterval(() => {
-    const identity = identities[turn++ % identities.length];
+    const identity = streamed[turn++ % streamed.length];
     fake.email(identity, { subject: `event ${turn}`, from: "stream@torture.test" });
     stats.eventsProduced++;
   }, eventEveryMs);
@@ -111,7 +120,7 @@ export async function runTorture({
     }
     stats.fileReads++;
     for (const entry of Object.values(file?.cursors ?? {})) {
-      const key = `${entry.source}\n${entry.identity}`;
+      const key = `${entry.source}\n${entry.identity}\n${entry.consumer}`;
       const before = highest.get(key) ?? 0;
       if (entry.order < before) {
         stats.cursorRegressions++;
@@ -223,13 +232,115 @@ export async function runTorture({
     }
   };
 
+  // Emails each waiter identity was handed: id -> times.
+  const returned = new Map(waiting.map((id) => [id, new Map()]));
+
+  /** Calls wait_for_email until killed (or, with `drain`, until nothing is left); records each email. */
+  const waitLoop = async (child, identity, state, drain) => {
+    for (;;) {
+      let result;
+      try {
+        result = await child.client.callTool(
+          { name: "wait_for_email", arguments: { identity, timeoutSeconds: drain ? 0.3 : 1, maxAgeSeconds: 3_600 } },
+          undefined,
+          { timeout: 10_000 },
+        );
+      } catch {
+        return "cut";
+      }
+      stats.calls++;
+      if (result.isError) {
+        problem(`${identity}: wait tool error ${result.content?.[0]?.text}`);
+        return "error";
+      }
+      const email = result.structuredContent.email;
+      if (!result.structuredContent.found) {
+        if (drain) return "drained";
+        continue;
+      }
+      stats.waitsFound++;
+      const seen = returned.get(identity);
+      const times = seen.get(email.id) ?? 0;
+      seen.set(email.id, times + 1);
+      if (times > 0) {
+        if (email.id === state.lastOfKilledLife) stats.waitRepeatsAfterKill++;
+        else {
+          stats.waitRepeats++;
+          problem(`${identity}: wait returned ${email.id} twice`);
+        }
+      }
+      state.lastOfKilledLife = undefined;
+      state.last = email.id;
+    }
+  };
+
+  const waiterWorker = async (identity) => {
+    const state = { last: undefined, lastOfKilledLife: undefined };
+    while (!done()) {
+      const life = minLifeMs + Math.random() * (maxLifeMs - minLifeMs);
+      let transport;
+      let killed = false;
+      const killer = setTimeout(() => {
+        killed = true;
+        if (transport?.pid) {
+          try {
+            process.kill(transport.pid, "SIGKILL");
+          } catch {}
+        }
+      }, life);
+      let child;
+      try {
+        child = await connectChild({
+          args: [entry],
+          env: serverEnv(fake.url, stateDir),
+          name: "torture-wait",
+          onTransport: (t) => {
+            transport = t;
+          },
+        });
+        stats.spawns++;
+      } catch (error) {
+        clearTimeout(killer);
+        if (killed) stats.kills++;
+        else problem(`spawn failed: ${error.message}`);
+        await sleep(20);
+        continue;
+      }
+      state.last = undefined;
+      const ended = await waitLoop(child, identity, state, false);
+      if (ended === "cut" && !killed) problem(`${identity}: a wait failed without a kill`);
+      // The last email of a killed life may come again, once.
+      if (killed) state.lastOfKilledLife = state.last;
+      clearTimeout(killer);
+      await child.close();
+      if (killed) stats.kills++;
+    }
+    return state;
+  };
+
   const workers = [
     ...solo.map((identity) => worker(identity, false)),
     ...Array.from({ length: sharedReaders }, () => worker(shared, true)),
+    ...waiting.map((identity) => waiterWorker(identity)),
   ];
-  await Promise.all(workers);
+  const results = await Promise.all(workers);
   stopped = true;
   clearInterval(producer);
+  // One last life per waiter drains what is left: then every email must have been returned.
+  const waitStates = results.slice(-waiting.length);
+  for (const [i, identity] of waiting.entries()) {
+    const child = await connectChild({ args: [entry], env: serverEnv(fake.url, stateDir), name: "torture-drain" });
+    const ended = await waitLoop(child, identity, waitStates[i] ?? {}, true);
+    await child.close();
+    if (ended !== "drained") problem(`${identity}: the final drain ended with ${ended}`);
+    const seen = returned.get(identity);
+    for (const event of fake.logs.get(identity) ?? []) {
+      if (!seen.has(event.id)) {
+        stats.waitLost++;
+        problem(`${identity}: ${event.id} was never returned by a wait`);
+      }
+    }
+  }
   await reader;
   checkFile();
 

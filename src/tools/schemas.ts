@@ -10,7 +10,7 @@ export const identityInput = z
       "to one contact). Optional when MAIL_EVENTS_IDENTITY is set. Local inbox: `*` sees all mail.",
   );
 
-export const cursorValue = z.union([z.number().int().min(0), z.string().min(1).max(200)]);
+export const cursorValue = z.union([z.number().int().min(0), z.string().min(1).max(2_000)]);
 /** A cursor as a result carries it: upstream event ids have no documented length limit. */
 export const cursorOutput = z.union([z.number().int().min(0), z.string()]);
 

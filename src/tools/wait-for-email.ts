@@ -26,7 +26,7 @@ export const waitForEmailInput = {
   after: z
     .string()
     .min(1)
-    .max(200)
+    .max(2_000)
     .optional()
     .describe(
       "An email id (from wait_for_email or pull_events): only mail that arrived after it, however old. " +
