@@ -2,6 +2,8 @@ export interface TortureOptions {
   kills?: number;
   soloIdentities?: number;
   sharedReaders?: number;
+  /** Identities with one client looping wait_for_email each. */
+  waiters?: number;
   eventEveryMs?: number;
   minLifeMs?: number;
   maxLifeMs?: number;
@@ -22,6 +24,12 @@ export interface TortureResult {
   uncommittedRepeats: number;
   sharedMissing?: number;
   unexplainedLoss: number;
+  waitsFound: number;
+  /** Emails a wait returned twice that were not the last of a killed life: must be 0. */
+  waitRepeats: number;
+  waitRepeatsAfterKill: number;
+  /** Emails no wait ever returned, after the final drain: must be 0. */
+  waitLost: number;
   cursorRegressions: number;
   fileReads: number;
   parseFailures: number;
