@@ -1,5 +1,5 @@
 import type { Config } from "./config.js";
-import { CursorStore } from "./cursors/cursor-store.js";
+import { FileCursorStore } from "./cursors/file-cursor-store.js";
 import type { InboxOptions, RunningInbox } from "./inbox/index.js";
 import type { Logger } from "./log.js";
 import type { ServerDeps } from "./server.js";
@@ -28,7 +28,7 @@ export const inboxOptions = (config: Config, log: Logger): InboxOptions => ({
 
 export async function openApp(config: Config, log: Logger): Promise<App> {
   const http = new HttpClient({ token: config.token });
-  const cursors = await CursorStore.open(config.stateDir, log);
+  const cursors = await FileCursorStore.open(config.stateDir, log);
   let inbox: Promise<RunningInbox> | undefined;
   let source: ServerDeps["source"];
   if (config.source === "local") {

@@ -1,6 +1,6 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { CursorStore } from "./cursors/cursor-store.js";
+import type { CursorStore } from "./cursors/store.js";
 import type { Source } from "./sources/source.js";
 import type { ToolContext } from "./tools/context.js";
 import { Deliveries } from "./tools/deliveries.js";

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CursorStore } from "../src/cursors/cursor-store.js";
+import { FileCursorStore } from "../src/cursors/file-cursor-store.js";
 import { lineLogger, silentLogger } from "../src/log.js";
 import { tempDir } from "./helpers/harness.js";
 
@@ -27,7 +27,7 @@ const orderOf = (file: Awaited<ReturnType<typeof onDisk>>, identity: string) =>
 
 describe("cursor store", () => {
   it("never moves a cursor backward, unless forced", async () => {
-    const store = await CursorStore.open(await newDir(), silentLogger);
+    const store = await FileCursorStore.open(await newDir(), silentLogger);
     await store.commit("s", "a", "pull", { cursor: 10, order: 10 });
     await store.commit("s", "a", "pull", { cursor: 4, order: 4 });
     expect(store.get("s", "a", "pull")?.cursor).toBe(10);
@@ -37,7 +37,7 @@ describe("cursor store", () => {
 
   it("coalesces a burst of commits and keeps the last of each", async () => {
     const dir = await newDir();
-    const store = await CursorStore.open(dir, silentLogger);
+    const store = await FileCursorStore.open(dir, silentLogger);
     await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
         store.commit("s", `id${i % 10}`, "pull", { cursor: i, order: i }),
@@ -49,10 +49,10 @@ describe("cursor store", () => {
 
   it("keeps cursors of different sources and identities apart, with no identity used as a file name", async () => {
     const dir = await newDir();
-    const store = await CursorStore.open(dir, silentLogger);
+    const store = await FileCursorStore.open(dir, silentLogger);
     await store.commit("inboxbase https://a", "../../x", "pull", { cursor: 1, order: 1 });
     await store.commit("inboxbase https://b", "../../x", "pull", { cursor: 2, order: 2 });
-    const reopened = await CursorStore.open(dir, silentLogger);
+    const reopened = await FileCursorStore.open(dir, silentLogger);
     expect(reopened.get("inboxbase https://a", "../../x", "pull")?.cursor).toBe(1);
     expect(reopened.get("inboxbase https://b", "../../x", "pull")?.cursor).toBe(2);
     expect((await readdir(dir)).sort()).toEqual(["cursors.json"]);
@@ -62,7 +62,7 @@ describe("cursor store", () => {
     const dir = await newDir();
     await writeFile(join(dir, "cursors.json"), '{"version":1,"cursors":{"x":');
     const warnings: string[] = [];
-    const store = await CursorStore.open(
+    const store = await FileCursorStore.open(
       dir,
       lineLogger((l) => warnings.push(l)),
     );
@@ -75,7 +75,7 @@ describe("cursor store", () => {
   it("says which directory to fix when the state directory cannot be created", async () => {
     const dir = await newDir();
     await writeFile(join(dir, "file"), "");
-    await expect(CursorStore.open(join(dir, "file", "sub"), silentLogger)).rejects.toThrow(
+    await expect(FileCursorStore.open(join(dir, "file", "sub"), silentLogger)).rejects.toThrow(
       /MAIL_EVENTS_STATE_DIR/,
     );
   });

@@ -6,7 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { CursorStore } from "../src/cursors/cursor-store.js";
+import { FileCursorStore } from "../src/cursors/file-cursor-store.js";
 import { silentLogger } from "../src/log.js";
 import { createServer } from "../src/server.js";
 import { HttpClient } from "../src/sources/http-client.js";
@@ -85,7 +85,7 @@ afterEach(async () => {
 /** The server as main.ts builds it, a real CursorStore in a temp dir, a real SDK Client. */
 async function connect(upstream: Upstream, stateDir: string) {
   const http = new HttpClient({ token: "t", slackMs: 1_000, backoffMs: 10, maxBackoffMs: 50 });
-  const cursors = await CursorStore.open(stateDir, silentLogger);
+  const cursors = await FileCursorStore.open(stateDir, silentLogger);
   const source = upstream.source(http);
   const { connect, cleanup } = createServer({ source, cursors, defaultIdentity: upstream.identity });
   const client = new Client({ name: "test", version: "0" });

@@ -172,7 +172,8 @@ export class InboxbaseSource implements Source {
   ): Promise<RawPage> {
     const url = new URL(`${this.#base}/v1/identities/${encodeURIComponent(request.identity)}/events`);
     url.searchParams.set("since", String(since));
-    if (request.types.length > 0) url.searchParams.set("types", expandTypes(this.kind, request.types).join(","));
+    if (request.types.length > 0)
+      url.searchParams.set("types", expandTypes(this.kind, request.types).join(","));
     url.searchParams.set("limit", String(limit));
     url.searchParams.set("timeoutMs", String(timeoutMs));
     // Lets the local inbox answer a cursor of another log at once (hosted APIs ignore it).

@@ -1,4 +1,4 @@
-import type { CursorStore, StoredCursor } from "../cursors/cursor-store.js";
+import type { CursorStore, StoredCursor } from "../cursors/store.js";
 import { MailEventsError } from "../errors.js";
 import type { Position, Source } from "../sources/source.js";
 import type { Deliveries } from "./deliveries.js";

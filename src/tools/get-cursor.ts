@@ -1,6 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
-import { pullConsumer } from "../cursors/cursor-store.js";
+import { pullConsumer } from "../cursors/store.js";
 import { validateTypes } from "../sources/event-types.js";
 import { resolveIdentity, type ToolContext } from "./context.js";
 import { guarded, toolResult } from "./result.js";

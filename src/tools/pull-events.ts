@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { pullConsumer } from "../cursors/cursor-store.js";
+import { pullConsumer } from "../cursors/store.js";
 import { eventForOutput, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
 import { oneLine } from "../mail/text.js";
 import { validateTypes } from "../sources/event-types.js";

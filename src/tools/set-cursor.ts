@@ -1,5 +1,5 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { pullConsumer } from "../cursors/cursor-store.js";
+import { pullConsumer } from "../cursors/store.js";
 import { validateTypes } from "../sources/event-types.js";
 import { callSignal, resolveIdentity, type ToolContext } from "./context.js";
 import { cursorInput, getCursorOutput } from "./get-cursor.js";

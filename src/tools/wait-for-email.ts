@@ -2,7 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { WAIT_CONSUMER } from "../cursors/cursor-store.js";
+import { WAIT_CONSUMER } from "../cursors/store.js";
 import { MailEventsError } from "../errors.js";
 import { describeEmail, digestEmail } from "../mail/digest.js";
 import { isReceivedEmail, type NormalizedEvent } from "../mail/event.js";

@@ -1,10 +1,10 @@
 // Child process for the cursor-store tests: commits increasing cursors as fast as it can.
 // argv: stateDir, source, identity list (comma separated), count (0 = until killed)
-import { CursorStore } from "../../dist/cursors/cursor-store.js";
+import { FileCursorStore } from "../../dist/cursors/file-cursor-store.js";
 import { silentLogger } from "../../dist/log.js";
 
 const [dir, source, identities, countArg] = process.argv.slice(2);
-const store = await CursorStore.open(dir, silentLogger);
+const store = await FileCursorStore.open(dir, silentLogger);
 const ids = identities.split(",");
 const count = Number(countArg);
 for (let n = 1; count === 0 || n <= count; n++) {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { CursorStore } from "../../src/cursors/cursor-store.js";
+import { FileCursorStore } from "../../src/cursors/file-cursor-store.js";
 import { silentLogger } from "../../src/log.js";
 import { createServer, type ServerDeps } from "../../src/server.js";
 import { HttpClient } from "../../src/sources/http-client.js";
@@ -47,7 +47,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     maxBackoffMs: 200,
     ...options.http,
   });
-  const cursors = await CursorStore.open(stateDir, silentLogger);
+  const cursors = await FileCursorStore.open(stateDir, silentLogger);
   const source = new InboxbaseSource({ url: fake.url, http });
   const { connect, cleanup } = createServer({ source, cursors, ...options.deps });
   const client = new Client({ name: "test", version: "0" });

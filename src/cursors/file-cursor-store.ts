@@ -3,79 +3,25 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
-import { type Cursor, MAX_SEEN_IDS, type Position } from "../sources/source.js";
+import type { Position } from "../sources/source.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
-
-/** An email a wait returned, with its place in the log (`Position.order`). */
-export interface Returned {
-  id: string;
-  order: number;
-}
-
-/**
- * One consumer's place in one identity's log. A `pull_events` consumer (one per `types`
- * filter) keeps a position; the `wait_for_email` consumer keeps the emails it returned
- * (`returned`, bounded) and a floor: an email at or below `order` was returned or has been
- * forgotten, and is never returned again.
- */
-export interface StoredCursor {
-  source: string;
-  identity: string;
-  /** `pull`, `pull types=a,b` or `wait` (see `consumerKey`). */
-  consumer: string;
-  cursor: Cursor;
-  order: number;
-  seen?: string[];
-  /** The log the position belongs to, where the source has epochs. */
-  epoch?: string;
-  returned?: Returned[];
-  updatedAt: string;
-}
+import {
+  keyOf,
+  newer,
+  positionEntry,
+  type Returned,
+  returnedEntry,
+  type StoredCursor,
+  WAIT_CONSUMER,
+} from "./merge.js";
+import type { CursorStore } from "./store.js";
 
 interface CursorFile {
   version: 2;
   cursors: Record<string, StoredCursor>;
 }
 
-/** Emails a wait consumer remembers having returned; older ones fall under its floor. */
-export const MAX_RETURNED = 256;
-
 const FILE_NAME = "cursors.json";
-const keyOf = (source: string, identity: string, consumer: string) => `${source}\n${identity}\n${consumer}`;
-
-/** The consumer a `pull_events` loop with this (validated, sorted) `types` filter is. */
-export const pullConsumer = (types: readonly string[]): string =>
-  types.length === 0 ? "pull" : `pull types=${types.join(",")}`;
-export const WAIT_CONSUMER = "wait";
-
-/** Two wait records of one epoch: every returned id of both, the newest kept, the floor raised. */
-function mergeReturned(a: StoredCursor, b: StoredCursor): StoredCursor {
-  const byId = new Map<string, Returned>();
-  for (const r of [...(a.returned ?? []), ...(b.returned ?? [])]) byId.set(r.id, r);
-  const all = [...byId.values()].sort((x, y) => x.order - y.order);
-  const kept = all.slice(-MAX_RETURNED);
-  const dropped = all.length - kept.length;
-  const floor = Math.max(a.order, b.order, dropped > 0 ? (all[dropped - 1] as Returned).order : 0);
-  const later = a.updatedAt >= b.updatedAt ? a : b;
-  return { ...later, cursor: floor, order: floor, returned: kept.filter((r) => r.order > floor) };
-}
-
-/**
- * Which of two records of one consumer stands. Within one epoch a position never moves back
- * (later wins by `order`; at equal order the `seen` ids are merged so replays stay dropped)
- * and wait records are united. Across epochs the newer write wins: a cursor of an earlier
- * log says nothing about the current one.
- */
-function newer(a: StoredCursor | undefined, b: StoredCursor): StoredCursor {
-  if (a === undefined) return b;
-  if ((a.epoch ?? "") !== (b.epoch ?? "")) return a.updatedAt > b.updatedAt ? a : b;
-  if (a.returned !== undefined || b.returned !== undefined) return mergeReturned(a, b);
-  if (b.order > a.order) return b;
-  if (b.order < a.order) return a;
-  if (b.seen === undefined && a.seen === undefined) return a.updatedAt >= b.updatedAt ? a : b;
-  const seen = [...new Set([...(a.seen ?? []), ...(b.seen ?? [])])].slice(-MAX_SEEN_IDS);
-  return { ...(a.updatedAt >= b.updatedAt ? a : b), seen };
-}
 
 const LEGACY_WAIT_SUFFIX = " wait_for_email";
 
@@ -110,7 +56,7 @@ function parseFile(text: string): Record<string, StoredCursor> {
  * or the new file, and processes sharing a state directory never roll each other back.
  * Commits that arrive while a write is in flight are coalesced into the next write.
  */
-export class CursorStore {
+export class FileCursorStore implements CursorStore {
   readonly file: string;
   readonly #log: Logger;
   readonly #memory = new Map<string, StoredCursor>();
@@ -125,7 +71,7 @@ export class CursorStore {
     this.#now = now;
   }
 
-  static async open(dir: string, log: Logger, now: () => Date = () => new Date()): Promise<CursorStore> {
+  static async open(dir: string, log: Logger, now: () => Date = () => new Date()): Promise<FileCursorStore> {
     try {
       await mkdir(dir, { recursive: true });
     } catch (error) {
@@ -135,7 +81,7 @@ export class CursorStore {
         { cause: error },
       );
     }
-    const store = new CursorStore(dir, log, now);
+    const store = new FileCursorStore(dir, log, now);
     await store.refresh();
     return store;
   }
@@ -160,7 +106,7 @@ export class CursorStore {
     position: Position,
     force = false,
   ): Promise<StoredCursor> {
-    const stored = this.#stage(this.#entry(source, identity, consumer, position), force);
+    const stored = this.#stage(positionEntry(source, identity, consumer, position, this.#now()), force);
     await this.#flush();
     return this.get(source, identity, consumer) ?? stored;
   }
@@ -179,7 +125,7 @@ export class CursorStore {
     position: Position,
     force = false,
   ): StoredCursor {
-    const stored = this.#stage(this.#entry(source, identity, consumer, position), force);
+    const stored = this.#stage(positionEntry(source, identity, consumer, position, this.#now()), force);
     this.#persistSoon();
     return stored;
   }
@@ -187,16 +133,7 @@ export class CursorStore {
   /** Adds an email to the wait consumer's returned set (durable soon, like `advance`). */
   remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor {
     const existing = this.get(source, identity, WAIT_CONSUMER);
-    const entry: StoredCursor = {
-      source,
-      identity,
-      consumer: WAIT_CONSUMER,
-      cursor: 0,
-      order: existing !== undefined && (existing.epoch ?? "") === (epoch ?? "") ? existing.order : 0,
-      ...(epoch === undefined ? {} : { epoch }),
-      returned: [returned],
-      updatedAt: this.#now().toISOString(),
-    };
+    const entry = returnedEntry(source, identity, returned, epoch, existing, this.#now());
     const stored = this.#stage(entry, false);
     this.#persistSoon();
     return stored;
@@ -217,19 +154,6 @@ export class CursorStore {
     if (this.#dirty.size > 0) await this.#flush().catch((error: Error) => this.#log.error(error.message));
     await this.#queued?.catch(() => {});
     await this.#writing?.catch(() => {});
-  }
-
-  #entry(source: string, identity: string, consumer: string, position: Position): StoredCursor {
-    return {
-      source,
-      identity,
-      consumer,
-      cursor: position.cursor,
-      order: position.order,
-      ...(position.seen === undefined ? {} : { seen: position.seen.slice(-MAX_SEEN_IDS) }),
-      ...(position.epoch === undefined ? {} : { epoch: position.epoch }),
-      updatedAt: this.#now().toISOString(),
-    };
   }
 
   #persistSoon(): void {

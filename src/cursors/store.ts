@@ -1,0 +1,40 @@
+import type { Position } from "../sources/source.js";
+import type { Returned, StoredCursor } from "./merge.js";
+
+export type { Returned, StoredCursor } from "./merge.js";
+export { MAX_RETURNED, pullConsumer, WAIT_CONSUMER } from "./merge.js";
+
+/**
+ * Where consumers stand (SPEC §4), keyed by (source, identity, consumer): kept in memory and
+ * in a durable store shared by every process that uses it. Within one epoch a position
+ * never moves back and several writers never roll each other back (`merge.ts` decides);
+ * `advance` and `remember` are called only once the reply that hands the events out is on
+ * its way, and `settled` makes them durable before the next read.
+ */
+export interface CursorStore {
+  get(source: string, identity: string, consumer: string): StoredCursor | undefined;
+  /** Re-reads the durable copy, so positions other processes moved are seen. */
+  refresh(): Promise<void>;
+  /** Moves a position (back too, with `force`) and resolves once it is durable. */
+  commit(
+    source: string,
+    identity: string,
+    consumer: string,
+    position: Position,
+    force?: boolean,
+  ): Promise<StoredCursor>;
+  /** Moves a position in memory now, durably soon. */
+  advance(
+    source: string,
+    identity: string,
+    consumer: string,
+    position: Position,
+    force?: boolean,
+  ): StoredCursor;
+  /** Adds an email to the wait consumer's returned set, durably soon. */
+  remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor;
+  /** Resolves once every change made so far is durable; rejects if writing it failed. */
+  settled(): Promise<void>;
+  /** Writes what is pending and lets go of the store. */
+  close(): Promise<void>;
+}
