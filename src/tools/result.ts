@@ -15,10 +15,12 @@ export function toToolError(error: unknown): CallToolResult {
 }
 
 /** Wraps a tool handler so every throw becomes a tool error and the server stays up. */
-export function guarded<A, E>(handler: (args: A, extra: E) => Promise<CallToolResult>) {
-  return async (args: A, extra: E): Promise<CallToolResult> => {
+export function guarded<A, E, R extends unknown[] = []>(
+  handler: (args: A, extra: E, ...rest: R) => Promise<CallToolResult>,
+) {
+  return async (args: A, extra: E, ...rest: R): Promise<CallToolResult> => {
     try {
-      return await handler(args, extra);
+      return await handler(args, extra, ...rest);
     } catch (error) {
       return toToolError(error);
     }
