@@ -6,7 +6,7 @@
 
 // Anchor text or the words before a plain-text URL that promise the action an agent wants.
 const GOOD_TEXT =
-  /verif|vérif|confirm|activat|activar|ativar|activer|aktivier|magic|sign[ -]?in|sign[ -]?up|log[ -]?in|log me in|continue|reset|set (?:a )?(?:new )?password|choose a password|accept|join|approve|authori[sz]e|validat|complete (?:your )?(?:registration|sign)|finish (?:signing|setting)|bestätig|anmeld|einlogg|passwort|verificar|confirmar|iniciar sesión|restablecer|acceder|entrar|redefinir|se connecter|valider|réinitialiser|подтверд|войти|сбросить|активир|zweryfikuj|potwierd|zaloguj|doğrula|onayla|giriş|sıfırla|conferma|verifica|accedi|reimposta|bevestig|inloggen|确认|確認|验证|驗證|登录|登入|重置|認証|ログイン|再設定|인증|확인|로그인|재설정/i;
+  /verif|vérif|confirm|activat|activar|ativar|activer|aktivier|magic|sign[ -]?in|sign[ -]?up|log[ -]?in|log me in|continue(?! reading| shopping| browsing| to read)|reset|set (?:a )?(?:new )?password|choose a password|accept|join (?:[\w'’]+ ){0,2}(?:team|workspace|organi[sz]ation|project|group|channel|server|community|account|family|board)|approve|authori[sz]e|validat|complete (?:your )?(?:registration|sign)|finish (?:signing|setting)|bestätig|anmeld|einlogg|passwort|verificar|confirmar|iniciar sesión|restablecer|acceder|entrar|redefinir|se connecter|valider|réinitialiser|подтверд|войти|сбросить|активир|zweryfikuj|potwierd|zaloguj|doğrula|onayla|giriş|sıfırla|conferma|verifica|accedi|reimposta|bevestig|inloggen|确认|確認|验证|驗證|登录|登入|重置|認証|ログイン|再設定|인증|확인|로그인|재설정/i;
 // URL words of the same actions (host and path, and query keys).
 const GOOD_URL =
   /verif|confirm|activat|magic|sign[-_]?in|sign[-_]?up|log[-_]?in|auth(?!or)|callback|reset|password|passwd|invit|accept|validat|approve|onboard|register|session|otp|token/i;
