@@ -1,48 +1,17 @@
-import { rm } from "node:fs/promises";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import nodemailer, { type Transporter } from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type App, openApp } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
-import type { RunningInbox } from "../src/inbox/index.js";
-import { createServer } from "../src/server.js";
 import { corpusMessage, loadCorpus } from "./helpers/email-corpus.js";
-import { memoryLogger, tempDir } from "./helpers/smtp-inbox.js";
+import { type LocalApp, startLocalApp } from "./helpers/local-app.js";
 
 const corpus = loadCorpus();
 
-let stateDir: string;
-let app: App;
-let inbox: RunningInbox;
-let client: Client;
-let cleanup: () => Promise<void>;
-
 // The production path: the server built as main.ts builds it, its in-process local inbox,
 // mail sent over SMTP by nodemailer, and the result read back through wait_for_email.
+let app: LocalApp;
 beforeAll(async () => {
-  stateDir = await tempDir();
-  const { config } = loadConfig(
-    { MAIL_EVENTS_STATE_DIR: stateDir, MAIL_EVENTS_SMTP_PORT: "0", MAIL_EVENTS_HTTP_PORT: "0" },
-    [],
-  );
-  app = await openApp(config, memoryLogger());
-  inbox = await (app.inbox as Promise<RunningInbox>);
-  const built = createServer(app.deps);
-  cleanup = built.cleanup;
-  client = new Client({ name: "extraction-corpus-test", version: "0" });
-  const [a, b] = InMemoryTransport.createLinkedPair();
-  await built.server.connect(b);
-  await client.connect(a);
+  app = await startLocalApp();
 });
-
-afterAll(async () => {
-  await client.close();
-  await cleanup();
-  await app.close();
-  await rm(stateDir, { recursive: true, force: true });
-});
+afterAll(() => app.close());
 
 interface Found {
   found: boolean;
@@ -56,13 +25,7 @@ async function throughInbox(
 ): Promise<NonNullable<Found["email"]>> {
   const to = `c${index}@corpus.test`;
   await transport.sendMail(corpusMessage(email, to));
-  const result = (await client.callTool(
-    { name: "wait_for_email", arguments: { identity: to, timeoutSeconds: 10 } },
-    undefined,
-    { timeout: 20_000 },
-  )) as CallToolResult;
-  if (result.isError) throw new Error(JSON.stringify(result.content));
-  const found = result.structuredContent as unknown as Found;
+  const found = await app.tool<Found>("wait_for_email", { identity: to, timeoutSeconds: 10 });
   if (!found.found || !found.email) throw new Error(`${email.name}: not received`);
   return found.email;
 }
@@ -78,7 +41,7 @@ describe("extraction over the email corpus, sent over SMTP and read through wait
   it("finds every expected code and link, with no false positives and nothing hidden", async () => {
     const transport = nodemailer.createTransport({
       host: "127.0.0.1",
-      port: inbox.smtpPort,
+      port: app.inbox.smtpPort,
       secure: false,
       ignoreTLS: true,
       pool: true,

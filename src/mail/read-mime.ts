@@ -63,12 +63,14 @@ class SniffDecoder extends Transform {
   }
 }
 
+// windows-1252's 0x80–0x9f (where latin-1 has control characters); 0x81, 0x8d, 0x8f, 0x90
+// and 0x9d are unassigned and stay as they are. Node 20's TextDecoder("windows-1252") decodes
+// this range as latin-1, so the table is here.
+const CP1252_HIGH = "€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ";
+
 function decodeWindows1252(bytes: Buffer): string {
-  try {
-    return new TextDecoder("windows-1252").decode(bytes);
-  } catch {
-    return bytes.toString("latin1"); // a Node built without ICU: the same bytes but 0x80–0x9f
-  }
+  const latin1 = bytes.toString("latin1");
+  return latin1.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH.charAt(c.charCodeAt(0) - 0x80));
 }
 
 // mailparser's internals (typed `@internal`): each MIME node is made by `createNode`, and each
