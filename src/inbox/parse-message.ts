@@ -123,13 +123,15 @@ export async function parseMessage(raw: Buffer, envelope: Envelope): Promise<Mai
   const to = addressList(headers.get("to"));
   const html = mail.html === undefined ? undefined : analyzeHtml(mail.html);
   const found = extract({ subject, text: mail.text, html });
+  // A text part is stored as sent (less its control characters); HTML as its visible text.
+  const text = mail.text.trim() ? neutralize(mail.text) : found.text;
   const data: MailData = {
     from: bounded(fromText || envelope.mailFrom, 1_000),
     fromAddress: bounded(fromList[0] ?? envelope.mailFrom.toLowerCase(), MAX_ADDRESS_CHARS),
     to: to.length > 0 ? to : envelope.rcptTo,
     cc: addressList(headers.get("cc")),
     subject,
-    text: bounded(found.text, MAX_TEXT_CHARS),
+    text: bounded(text, MAX_TEXT_CHARS),
     codes: found.codes,
     codesAsShown: found.codesAsShown,
     links: found.links,
@@ -145,7 +147,7 @@ export async function parseMessage(raw: Buffer, envelope: Envelope): Promise<Mai
     envelope,
     size: raw.length,
   };
-  if (found.text.length > MAX_TEXT_CHARS) data.truncated = true;
+  if (text.length > MAX_TEXT_CHARS) data.truncated = true;
   if (mail.attachmentsOmitted > 0) data.attachmentsOmitted = mail.attachmentsOmitted;
   const messageId = headerString(headers, "message-id");
   const inReplyTo = headerString(headers, "in-reply-to");

@@ -2,7 +2,7 @@ import type { EmailFields, NormalizedEvent } from "./event.js";
 import { type Extraction, extract } from "./extract.js";
 import { analyzeHtmlOf } from "./html.js";
 import { MAX_LINKS } from "./links.js";
-import { FENCE_CLOSE, FENCE_OPEN, neutralize, oneLine, truncate } from "./text.js";
+import { cleanText, FENCE_CLOSE, FENCE_OPEN, neutralize, oneLine, truncate } from "./text.js";
 
 /** Longest body text handed to an agent (about a thousand tokens); the rest is cut with a note. */
 export const MAX_TEXT_CHARS = 4_000;
@@ -42,7 +42,7 @@ function precomputed(event: NormalizedEvent): Extraction | undefined {
   const codesAsShown = strings(event.data.codesAsShown, MAX_CODES);
   const links = strings(event.data.links, MAX_LINKS);
   if (codes === undefined || codesAsShown === undefined || links === undefined) return undefined;
-  return { text: neutralize(event.email?.text ?? ""), codes, codesAsShown, links };
+  return { text: cleanText(event.email?.text ?? ""), codes, codesAsShown, links };
 }
 
 const extractions = new WeakMap<EmailFields, Extraction>();
