@@ -1,12 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isMailEventsError } from "../src/errors.js";
-import { extractCodes } from "../src/mail/codes.js";
 import { describeEmail, digestEmail, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../src/mail/digest.js";
 import type { NormalizedEvent } from "../src/mail/event.js";
-import { extractLinks } from "../src/mail/links.js";
 import { compileFilter } from "../src/mail/match.js";
-import { htmlToText } from "../src/mail/text.js";
+import { digestOf } from "./helpers/digest-of.js";
 
 const MB = 1_000_000;
 const event = (s: string, html = s): NormalizedEvent => ({
@@ -66,10 +64,10 @@ describe("extraction on any input", () => {
   it("never throws on arbitrary text and returns well-formed codes and links", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme", maxLength: 3_000 }), seed, (text, html) => {
-        for (const code of extractCodes({ subject: text, text, html }))
-          expect(code).toMatch(/^[A-Z0-9]{4,10}$/);
-        for (const link of extractLinks({ text, html })) expect(link).toMatch(URL_SHAPE);
-        expect(typeof htmlToText(text)).toBe("string");
+        const digest = digestOf({ subject: text, text, html });
+        for (const code of digest.codes) expect(code).toMatch(/^[A-Z0-9]{4,10}$/);
+        for (const link of digest.links) expect(link).toMatch(URL_SHAPE);
+        expect(typeof digestOf({ html: text }).text).toBe("string");
       }),
       { numRuns: 300 },
     );
@@ -112,9 +110,8 @@ describe("extraction on any input", () => {
     fc.assert(
       fc.property(seed, (s) => {
         const big = toMegabyte(s);
-        extractCodes({ subject: big, text: big, html: big });
-        extractLinks({ text: big, html: big });
-        htmlToText(big);
+        digestOf({ subject: big, text: big, html: big });
+        digestOf({ html: big });
         compileFilter({ from: "/(a|a)*$/", subject: "code", contains: "/\\d+$/" })(event(big));
         const digest = digestEmail(event(big));
         expect(digest.text.length).toBeLessThan(5_000);

@@ -81,7 +81,9 @@ describe("the local inbox receives real MIME and the tools return it", () => {
     expect(result.email.links).toContain("https://acme.example/confirm?t=abc123");
     const [event] = await eventsOf("alice@example.com");
     expect(event?.data.text).toContain("418204");
-    expect(event?.data.html).toContain("<b>418204</b>");
+    // The event is bounded: codes and links extracted at ingest, the HTML kept out of the log.
+    expect(event?.data.codes).toEqual(["418204"]);
+    expect(event?.data.html).toBeUndefined();
     expect(event?.data.messageId).toBe("<alt-1@acme.example>");
   });
 

@@ -1,18 +1,38 @@
 import { describe, expect, it } from "vitest";
-import { extractLinks, MAX_LINKS } from "../src/mail/links.js";
+import { MAX_LINKS } from "../src/mail/links.js";
+import { digestOf } from "./helpers/digest-of.js";
+
+const extractLinks = (email: { text?: string; html?: string }) => digestOf(email).links;
 
 const a = (href: string, text: string) => `<a href="${href}">${text}</a>`;
 
 describe("links", () => {
-  it("puts the verification link first, ranked by its anchor text", () => {
+  it("keeps the verification link and leaves out links that do not act on the account", () => {
     const html = [
       a("https://example.com/blog/post-1", "Read our blog"),
       a("https://example.com/e/8f3a2c", "Verify email address"),
     ].join(" ");
-    expect(extractLinks({ html })).toEqual([
-      "https://example.com/e/8f3a2c",
-      "https://example.com/blog/post-1",
-    ]);
+    expect(extractLinks({ html })).toEqual(["https://example.com/e/8f3a2c"]);
+  });
+
+  it("returns no link for a receipt or a newsletter", () => {
+    const receipt = [
+      a("https://shop.example/orders/4471", "View order"),
+      a("https://shop.example/orders/4471/track", "Track package"),
+      a("https://shop.example/returns", "Start a return"),
+      a("https://shop.example/deals", "Shop today's deals"),
+    ].join(" ");
+    expect(extractLinks({ html: receipt })).toEqual([]);
+    const newsletter = [
+      a("https://news.example/2026/01/ai-weekly?utm_source=email&t=8f3a2c9d1e", "Read more"),
+      a("https://news.example/authors/jane", "Jane Doe"),
+      a("https://click.news.example/ls/click?upn=Zm9vYmFy", "Top story: markets rally"),
+      a("https://news.example/unsubscribe?u=1", "Unsubscribe"),
+    ].join(" ");
+    expect(extractLinks({ html: newsletter })).toEqual([]);
+    expect(
+      extractLinks({ text: "This week: https://news.example/issue/42 and https://news.example/jobs" }),
+    ).toEqual([]);
   });
 
   it("ranks by URL words when the anchor text says nothing", () => {
@@ -59,10 +79,7 @@ describe("links", () => {
   it("finds bare URLs in plain text, without the sentence's punctuation", () => {
     const text =
       "Confirm your account:\nhttps://example.com/confirm?token=abc123.\n(Or see https://example.com/docs/start).";
-    expect(extractLinks({ text })).toEqual([
-      "https://example.com/confirm?token=abc123",
-      "https://example.com/docs/start",
-    ]);
+    expect(extractLinks({ text })).toEqual(["https://example.com/confirm?token=abc123"]);
   });
 
   it("reads &amp; in hrefs as &", () => {
@@ -80,7 +97,9 @@ describe("links", () => {
   });
 
   it("ignores links that are not http(s) and lists at most MAX_LINKS", () => {
-    const many = Array.from({ length: 30 }, (_, i) => a(`https://example.com/p/${i}`, `Item ${i}`)).join(" ");
+    const many = Array.from({ length: 30 }, (_, i) => a(`https://example.com/p/${i}`, `Verify ${i}`)).join(
+      " ",
+    );
     const html = `${a("mailto:help@example.com", "Write to us")} ${a("javascript:alert(1)", "Verify")} ${many}`;
     const links = extractLinks({ html });
     expect(links).toHaveLength(MAX_LINKS);

@@ -37,6 +37,13 @@ describe("wait filters", () => {
     expect(compileFilter({ contains: "aboard" })(event({ text: "all aboard" }))).toBe(true);
   });
 
+  it("matches any recipient by substring or /regex/", () => {
+    const e = event({ to: ["ann@x.test", "me+run42@example.com"] });
+    expect(compileFilter({ to: "run42" })(e)).toBe(true);
+    expect(compileFilter({ to: "/^me\\+run\\d+@example\\.com$/" })(e)).toBe(true);
+    expect(compileFilter({ to: "bob@" })(e)).toBe(false);
+  });
+
   it("needs every given filter to match", () => {
     const e = event({ from, subject: "Code", text: "hello" });
     expect(compileFilter({ from: "octohub", subject: "code", contains: "hello" })(e)).toBe(true);

@@ -7,7 +7,10 @@ import {
   UNTRUSTED_END,
 } from "../src/mail/digest.js";
 import type { NormalizedEvent } from "../src/mail/event.js";
-import { htmlToText, neutralize, truncate } from "../src/mail/text.js";
+import { neutralize, truncate } from "../src/mail/text.js";
+import { digestOf } from "./helpers/digest-of.js";
+
+const htmlToText = (html: string) => digestOf({ html }).text;
 
 const event = (email: NormalizedEvent["email"]): NormalizedEvent => ({
   id: "evt_1",

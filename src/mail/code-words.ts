@@ -254,3 +254,28 @@ export const ACTION_AFTER = /^\s{0,2}(?:を|을|를)?\s{0,2}(?:入力|입력|コ
  */
 export const PURPOSE =
   /(?<![\p{L}\p{M}])(?:sign(?:ing)?[- ]?(?:in|on|up)(?![\p{L}\p{M}])|log(?:ging)?[- ]?(?:in|on)(?![\p{L}\p{M}])|login|signin|signup|verif|confirm|authenticat|activat|registe|registr|create (?:your|an|a new) account|iniciar sesión|inicia sesión|acceder|verific|entrar|fazer login|acessar|cadastr|connecter|connexion|vérifi|inscri|accéder|anmeld|anzumeld|einlogg|einzulogg|registrier|bestätig|verifizier|accedere|conferm|inloggen|in te loggen|aanmelden|aan te melden|bevestig|zaloguj|zalogow|logowan|weryfik|potwierdz|rejestr|войти|вход|подтвер|регистрац|провер|giriş|doğrula|onayla|kayıt|logga in|verifiera|bekräfta|log ind|logg inn|bekræft|kirjaudu|vahvist|đăng nhập|xác minh|xác nhận)|登录|登入|注册|註冊|验证|驗證|确认|確認|ログイン|登録|認証|로그인|가입|인증|확인/iu;
+
+// "Your previous code 112233 has expired": a stale code quoted beside the new one.
+const STALE_WORDS =
+  "previous|old|older|earlier|prior|former|expired|outdated|superseded|" +
+  "vorherige[nrms]?|alte[nrms]?|frühere[nrms]?|abgelaufene[nrms]?|bisherige[nrms]?|" +
+  "ancien|ancienne|précédent|précédente|expiré|expirée|anterior|antiguo|antigua|caducado|caducada|" +
+  "precedente|vecchio|vecchia|scaduto|scaduta|vorige|oude|verlopen|poprzedni|poprzednia|stary|" +
+  "предыдущий|предыдущего|прежний|старый|старого|önceki|eski";
+const NEW_WORDS =
+  "new|newer|neue[nrms]?|nouveau|nouvelle|nuevo|nueva|novo|nova|nuovo|nuova|nieuwe|nowy|новый|yeni";
+/** A stale word shortly before a candidate, in its sentence, with no "new" in between. */
+export const STALE_BEFORE = new RegExp(
+  `(?:(?<![\\p{L}\\p{M}])(?:${STALE_WORDS})(?![\\p{L}\\p{M}])|以前の|前の|旧的|之前的|以前的|이전)` +
+    `(?:(?!(?<![\\p{L}\\p{M}])(?:${NEW_WORDS})(?![\\p{L}\\p{M}])|新)[^.!?;。！？\\n]){0,30}$`,
+  "iu",
+);
+/** "112233 has expired", "… ist abgelaufen": the candidate's own clause says it no longer works. */
+export const STALE_AFTER = new RegExp(
+  `^(?:(?!(?<![\\p{L}\\p{M}])(?:and|but|while|whereas|und|aber|et|mais|y|pero|e|ma|en|maar|i|и|ve)(?![\\p{L}\\p{M}]))[^.!?;。！？\\n]){0,30}?` +
+    "(?:expired|no longer (?:valid|works?|be used)|is invalid|been (?:replaced|invalidated|revoked|deactivated)|invalidated|" +
+    "abgelaufen|nicht mehr gültig|ungültig geworden|a expiré|est expiré|n'est plus valide|ha caducado|ha expirado|ya no es válido|" +
+    "è scaduto|non è più valido|is verlopen|niet meer geldig|wygasł|nieważny|истёк|истек|недействител|süresi doldu|" +
+    "期限切れ|無効になりました|已过期|已失效|已過期|만료되었)",
+  "iu",
+);

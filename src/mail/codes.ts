@@ -8,9 +8,10 @@ import {
   PROMO,
   PURPOSE,
   QUALIFIER_NEAR,
+  STALE_AFTER,
+  STALE_BEFORE,
   type WordKind,
 } from "./code-words.js";
-import { analyzeHtml } from "./html.js";
 
 /** Codes sit near the top of an email; scanning further only invites decoys and slowness. */
 export const MAX_SCAN_CHARS = 200_000;
@@ -248,6 +249,7 @@ function consider(
   const before = keywordBefore(body.slice(Math.max(lineStart, start - 120), start));
   const after = keywordAfter(body.slice(end, Math.min(lineEnd, end + 60)));
   if (before === "decoy" || after === "decoy") return;
+  if (isStale(body, lineStart, lineEnd, start, end)) return;
   const standalone = isStandalone(line, shown);
   const isProminent = prominent.has(compactOf(shown));
   const framed = standalone || isProminent;
@@ -268,6 +270,16 @@ function consider(
   const previous = found.get(shape.code);
   if (previous === undefined || previous.score < score)
     found.set(shape.code, { code: shape.code, shown, score });
+}
+
+/** "Your previous code 112233 has expired": quoted beside the new code, it is not one. */
+function isStale(body: string, lineStart: number, lineEnd: number, start: number, end: number): boolean {
+  const head = body.slice(Math.max(lineStart, start - 80), start);
+  let from = 0;
+  for (const stop of head.matchAll(SENTENCE_ENDS)) from = stop.index + stop[0].length;
+  return (
+    STALE_BEFORE.test(head.slice(from)) || STALE_AFTER.test(body.slice(end, Math.min(lineEnd, end + 80)))
+  );
 }
 
 /** "Your sign-in code", "Verify your email": a subject about a code, and about nothing else. */
@@ -293,22 +305,4 @@ export function findCodes(sources: CodeSources): CodeMatch[] {
   const subjectNamesCode = sources.subject ? namesCode(sources.subject) : false;
   for (const body of sources.bodies ?? []) if (body) scan(body, 0, prominent, found, subjectNamesCode);
   return [...found.values()].sort((a, b) => b.score - a.score).slice(0, MAX_CODES);
-}
-
-/**
- * One-time codes (4–10 digits, or upper-case letters with digits; `123 456`, `482-193`,
- * `K7Q-92X`) introduced by a code keyword in any of the languages in `code-words.ts`, from
- * the subject, the text body and the HTML body. Returns normalized codes, best first.
- */
-export function extractCodes(parts: {
-  subject?: string | undefined;
-  text?: string | undefined;
-  html?: string | undefined;
-}): string[] {
-  const html = parts.html ? analyzeHtml(parts.html) : undefined;
-  return findCodes({
-    subject: parts.subject,
-    bodies: [parts.text, html?.text],
-    prominent: html?.prominent ?? [],
-  }).map((m) => m.code);
 }

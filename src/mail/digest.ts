@@ -1,14 +1,13 @@
-import { findCodes } from "./codes.js";
-import type { NormalizedEvent } from "./event.js";
+import type { EmailFields, NormalizedEvent } from "./event.js";
+import { type Extraction, extract } from "./extract.js";
 import { analyzeHtmlOf } from "./html.js";
-import { anchorLinks, rankLinks, textLinks } from "./links.js";
+import { MAX_LINKS } from "./links.js";
 import { cleanText, FENCE_CLOSE, FENCE_OPEN, neutralize, oneLine, truncate } from "./text.js";
 
 /** Longest body text handed to an agent (about a thousand tokens); the rest is cut with a note. */
 export const MAX_TEXT_CHARS = 4_000;
-/** Longest string field in a pulled event's passthrough `data`. */
-const MAX_FIELD_CHARS = 2_000;
 const MAX_RECIPIENTS = 50;
+const MAX_CODES = 5;
 
 export interface EmailDigest {
   id: string;
@@ -25,27 +24,53 @@ export interface EmailDigest {
   codes: string[];
   /** The same codes as the email shows them (`482-193`), in the same order. */
   codesAsShown: string[];
-  /** Verification / magic / sign-in links first; noise dropped. */
+  /** Only links that act on the account (verify, confirm, sign in, reset, invite), best first. */
   links: string[];
+}
+
+const strings = (value: unknown, max: number): string[] | undefined =>
+  Array.isArray(value) && value.every((v) => typeof v === "string")
+    ? (value as string[]).slice(0, max)
+    : undefined;
+
+/**
+ * What the local inbox extracted at ingest, from the whole message (its event carries the
+ * text, not the HTML, so nothing could be extracted again here), else undefined.
+ */
+function precomputed(event: NormalizedEvent): Extraction | undefined {
+  const codes = strings(event.data.codes, MAX_CODES);
+  const codesAsShown = strings(event.data.codesAsShown, MAX_CODES);
+  const links = strings(event.data.links, MAX_LINKS);
+  if (codes === undefined || codesAsShown === undefined || links === undefined) return undefined;
+  return { text: cleanText(event.email?.text ?? ""), codes, codesAsShown, links };
+}
+
+const extractions = new WeakMap<EmailFields, Extraction>();
+
+/**
+ * The codes, links and readable text of an event's email: precomputed by the local inbox,
+ * else extracted from the text and HTML a hosted source sent (parsed once per email: a wait
+ * filters by the HTML's text and then digests the same email).
+ */
+export function extractionOf(event: NormalizedEvent): Extraction {
+  const email = event.email ?? {};
+  const cached = extractions.get(email);
+  if (cached) return cached;
+  const found =
+    precomputed(event) ??
+    extract({
+      subject: email.subject,
+      text: email.text,
+      html: email.html ? analyzeHtmlOf(email, email.html) : undefined,
+    });
+  extractions.set(email, found);
+  return found;
 }
 
 /** What `wait_for_email` returns: safe text plus the codes and links an agent came for. */
 export function digestEmail(event: NormalizedEvent): EmailDigest {
   const email = event.email ?? {};
-  // The HTML is parsed once (and not again if the `contains` filter already did).
-  const html = email.html ? analyzeHtmlOf(email, email.html) : undefined;
-  const plain = email.text?.trim() ? email.text : undefined;
-  const codes = findCodes({
-    subject: email.subject,
-    bodies: [plain, html?.text],
-    prominent: html?.prominent ?? [],
-  });
-  const links = rankLinks([
-    ...anchorLinks(html?.anchors ?? []),
-    ...textLinks(html?.text ?? ""),
-    ...textLinks(plain ?? ""),
-  ]);
-  const body = plain === undefined ? (html?.text ?? "") : cleanText(plain);
+  const found = extractionOf(event);
   return {
     id: event.id,
     ...(event.seq === undefined ? {} : { seq: event.seq }),
@@ -55,39 +80,109 @@ export function digestEmail(event: NormalizedEvent): EmailDigest {
     to: (email.to ?? []).slice(0, MAX_RECIPIENTS).map((t) => oneLine(t, 320)),
     subject: oneLine(email.subject ?? "", 500),
     receivedAt: event.receivedAt,
-    text: truncate(neutralize(body), MAX_TEXT_CHARS).text,
-    codes: codes.map((c) => c.code),
-    codesAsShown: codes.map((c) => c.shown),
-    links,
+    text: truncate(neutralize(found.text), MAX_TEXT_CHARS).text,
+    codes: found.codes,
+    codesAsShown: found.codesAsShown,
+    links: found.links,
   };
 }
 
-function trimData(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return truncate(value, MAX_FIELD_CHARS).text;
-  if (depth > 6 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.slice(0, 100).map((v) => trimData(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, trimData(v, depth + 1)]));
+/**
+ * JSON bytes one pulled event may take: a page of 50 stays under 64 KB (SPEC §3), with room
+ * for the page's own fields. An event over it is cut further, level by level.
+ */
+export const EVENT_JSON_BYTES = 1_280;
+
+interface Level {
+  snippet: number;
+  field: number;
+  items: number;
+  links: number;
+  recipients: number;
+  /** Keep the vendor payload's other fields (strings cut at `field`). */
+  data: boolean;
+}
+const LEVELS: Level[] = [
+  { snippet: 300, field: 200, items: 10, links: 3, recipients: 10, data: true },
+  { snippet: 120, field: 60, items: 3, links: 1, recipients: 3, data: true },
+  { snippet: 0, field: 60, items: 1, links: 1, recipients: 1, data: false },
+  { snippet: 0, field: 30, items: 0, links: 0, recipients: 1, data: false },
+];
+
+// What an email event's `data` holds that the output's `email` already carries, or that is
+// too big for a page: the body, the HTML, the headers, the envelope (`get_email` has them all).
+const BULKY = new Set([
+  "html",
+  "text",
+  "snippet",
+  "preview",
+  "body",
+  "raw",
+  "headers",
+  "envelope",
+  "references",
+  "attachments",
+  "codes",
+  "codesAsShown",
+  "links",
+]);
+
+function trimData(value: unknown, level: Level, depth = 0): unknown {
+  if (typeof value === "string") return oneLine(value, level.field);
+  if (depth > 4 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.slice(0, level.items).map((v) => trimData(v, level, depth + 1));
+  return Object.fromEntries(
+    Object.entries(value)
+      .slice(0, 30)
+      .map(([k, v]) => [oneLine(k, 60), trimData(v, level, depth + 1)]),
+  );
 }
 
-/** A pulled event, kept small: HTML reduced to text, long strings cut. */
-export function eventForOutput(event: NormalizedEvent): NormalizedEvent {
-  const { html: _html, ...data } = event.data;
+const jsonBytes = (value: unknown): number => Buffer.byteLength(JSON.stringify(value));
+
+function outputAt(event: NormalizedEvent, level: Level): NormalizedEvent {
   const email = event.email;
-  let outEmail = email;
-  if (email) {
-    const { html: emailHtml, ...rest } = email;
-    const text = email.text?.trim()
-      ? cleanText(email.text)
-      : emailHtml
-        ? analyzeHtmlOf(email, emailHtml).text
-        : undefined;
-    outEmail = { ...rest, ...(text === undefined ? {} : { text: truncate(text, MAX_FIELD_CHARS).text }) };
-  }
-  return {
+  let data = event.data;
+  if (email) data = Object.fromEntries(Object.entries(data).filter(([k]) => !BULKY.has(k)));
+  const out: NormalizedEvent = {
     ...event,
-    ...(outEmail === undefined ? {} : { email: outEmail }),
-    data: trimData(data) as Record<string, unknown>,
+    data: level.data ? (trimData(data, level) as Record<string, unknown>) : {},
   };
+  if (email) {
+    const found = extractionOf(event);
+    const fields: EmailFields & { codes: string[]; links: string[] } = {
+      ...(email.from === undefined ? {} : { from: oneLine(email.from, level.field) }),
+      ...(email.to === undefined
+        ? {}
+        : { to: email.to.slice(0, level.recipients).map((t) => oneLine(t, 320)) }),
+      ...(email.subject === undefined ? {} : { subject: oneLine(email.subject, Math.max(level.field, 100)) }),
+      ...(level.snippet > 0 ? { text: oneLine(found.text, level.snippet) } : {}),
+      ...(email.messageId === undefined ? {} : { messageId: oneLine(email.messageId, level.field) }),
+      ...(email.threadId === undefined ? {} : { threadId: oneLine(email.threadId, level.field) }),
+      ...(email.labels === undefined
+        ? {}
+        : { labels: email.labels.slice(0, level.items).map((l) => oneLine(l, 60)) }),
+      ...(email.hasAttachments === undefined ? {} : { hasAttachments: email.hasAttachments }),
+      codes: found.codes,
+      links: found.links.slice(0, level.links).filter((l) => l.length <= 600),
+    };
+    out.email = fields;
+  }
+  return out;
+}
+
+/**
+ * A pulled event, kept small: an email's snippet, codes and links instead of its body, HTML
+ * and headers; other payloads' strings cut; every event within EVENT_JSON_BYTES when its own
+ * id and identity allow.
+ */
+export function eventForOutput(event: NormalizedEvent): NormalizedEvent {
+  let out = event;
+  for (const level of LEVELS) {
+    out = outputAt(event, level);
+    if (jsonBytes(out) <= EVENT_JSON_BYTES) return out;
+  }
+  return out;
 }
 
 /** Marks fencing the untrusted part of a result; `neutralize` removes their brackets from content. */

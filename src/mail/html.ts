@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { compile as Compile } from "html-to-text";
+import { backgroundFor, type DomNode, type HiddenContext, hiddenClasses, isHidden } from "./html-hidden.js";
 
 // html-to-text and its HTML parser (~200 KB) are not needed to answer the MCP handshake: they
 // load in the background once the client is initialized (`preloadHtml`, from main.ts), or
@@ -45,19 +46,11 @@ export interface HtmlAnalysis {
   prominent: string[];
 }
 
-interface Collector {
+interface Collector extends HiddenContext {
   anchors: Anchor[];
   prominent: string[];
 }
 
-// html-to-text hands formatters domhandler nodes; only these fields are read.
-interface DomNode {
-  type: string;
-  name?: string;
-  data?: string;
-  attribs?: Record<string, string>;
-  children?: DomNode[];
-}
 interface Builder {
   metadata: Collector | undefined;
   openBlock(options: { leadingLineBreaks: number }): void;
@@ -67,21 +60,24 @@ interface Builder {
 type Walk = (nodes: DomNode[] | undefined, builder: Builder) => void;
 type FormatOptions = { leadingLineBreaks?: number; trailingLineBreaks?: number };
 
-// Styles that hide preheaders and tracking blocks from the human reader; an agent should not
-// see what the human cannot (that is where prompt-injection text would hide, too).
-const HIDDEN_STYLE =
-  /display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all|max-height\s*:\s*0(?![.\d])|opacity\s*:\s*0(?![.\d]*[1-9])|font-size\s*:\s*[01](?:px|pt)?\s*(?:;|$|!)/i;
 const PROMINENT_TAGS = new Set(["b", "strong", "code", "kbd", "samp", "tt", "pre", "h1", "h2", "h3", "h4"]);
 const PROMINENT_STYLE =
   /font-size\s*:\s*(?:(?:1[89]|[2-9]\d|\d{3})(?:\.\d+)?px|(?:1[4-9]|[2-9]\d)(?:\.\d+)?pt|(?:1\.[3-9]|[2-9](?:\.\d+)?)(?:em|rem)|x+-?large|large)|font-weight\s*:\s*(?:bold|bolder|[6-9]00)|font-family\s*:[^;]{0,80}(?:mono|courier|consolas|menlo)|letter-spacing\s*:\s*(?:[1-9]|0?\.[2-9])/i;
 
-const isHidden = (elem: DomNode): boolean => {
-  const attribs = elem.attribs;
-  if (!attribs) return false;
-  if (attribs.hidden !== undefined) return true;
-  const style = attribs.style;
-  return style !== undefined && style.length < 2_000 && HIDDEN_STYLE.test(style);
-};
+/** Walks the children with the element's background in view (for the colour test). */
+function walkWithin(elem: DomNode, walk: Walk, builder: Builder): void {
+  const collector = builder.metadata;
+  if (!collector) {
+    walk(elem.children, builder);
+    return;
+  }
+  collector.backgrounds.push(backgroundFor(elem, collector));
+  try {
+    walk(elem.children, builder);
+  } finally {
+    collector.backgrounds.pop();
+  }
+}
 
 const isProminent = (elem: DomNode): boolean => {
   if (elem.name !== undefined && PROMINENT_TAGS.has(elem.name)) return true;
@@ -90,13 +86,18 @@ const isProminent = (elem: DomNode): boolean => {
 };
 
 /** The visible text inside a node, bounded: we only want short strings. */
-function innerText(nodes: DomNode[] | undefined, limit: number, depth = 0): string {
+function innerText(
+  nodes: DomNode[] | undefined,
+  limit: number,
+  collector: Collector | undefined,
+  depth = 0,
+): string {
   let out = "";
   for (const node of nodes ?? []) {
     if (out.length > limit || depth > 20) break;
     if (node.type === "text") out += node.data ?? "";
-    else if (node.type === "tag" && !isHidden(node))
-      out += innerText(node.children, limit - out.length, depth + 1);
+    else if (node.type === "tag" && !isHidden(node, collector))
+      out += innerText(node.children, limit - out.length, collector, depth + 1);
   }
   return out;
 }
@@ -104,22 +105,22 @@ function innerText(nodes: DomNode[] | undefined, limit: number, depth = 0): stri
 function notice(elem: DomNode, builder: Builder): void {
   const collector = builder.metadata;
   if (!collector || collector.prominent.length >= MAX_PROMINENT || !isProminent(elem)) return;
-  const text = innerText(elem.children, MAX_PROMINENT_CHARS).replace(/\s+/g, " ").trim();
+  const text = innerText(elem.children, MAX_PROMINENT_CHARS, collector).replace(/\s+/g, " ").trim();
   if (text !== "" && text.length <= MAX_PROMINENT_CHARS) collector.prominent.push(text);
 }
 
 function block(elem: DomNode, walk: Walk, builder: Builder, options: FormatOptions): void {
-  if (isHidden(elem)) return;
+  if (isHidden(elem, builder.metadata)) return;
   notice(elem, builder);
   builder.openBlock({ leadingLineBreaks: options.leadingLineBreaks ?? 1 });
-  walk(elem.children, builder);
+  walkWithin(elem, walk, builder);
   builder.closeBlock({ trailingLineBreaks: options.trailingLineBreaks ?? 1 });
 }
 
 function inline(elem: DomNode, walk: Walk, builder: Builder): void {
-  if (isHidden(elem)) return;
+  if (isHidden(elem, builder.metadata)) return;
   notice(elem, builder);
-  walk(elem.children, builder);
+  walkWithin(elem, walk, builder);
 }
 
 const isPixelImage = (node: DomNode): boolean => {
@@ -147,16 +148,16 @@ function onlyPixels(nodes: DomNode[] | undefined, depth = 0): boolean {
  * (ranked, tracking stripped), and long tracking URLs would eat the agent's text budget.
  */
 function anchor(elem: DomNode, walk: Walk, builder: Builder): void {
-  if (isHidden(elem)) return;
+  if (isHidden(elem, builder.metadata)) return;
   notice(elem, builder);
   const href = elem.attribs?.href?.trim();
   const collector = builder.metadata;
   if (href && collector && collector.anchors.length < MAX_ANCHORS) {
-    const text = innerText(elem.children, 200).replace(/\s+/g, " ").trim();
+    const text = innerText(elem.children, 200, collector).replace(/\s+/g, " ").trim();
     const alt = text === "" ? (firstAlt(elem.children) ?? "") : text;
     collector.anchors.push({ href, text: alt, pixel: onlyPixels(elem.children) });
   }
-  walk(elem.children, builder);
+  walkWithin(elem, walk, builder);
 }
 
 function firstAlt(nodes: DomNode[] | undefined, depth = 0): string | undefined {
@@ -232,16 +233,22 @@ function bounded(html: string): string {
 
 /** Parses an HTML body once into readable text, its anchors and its prominent short texts. */
 export function analyzeHtml(html: string): HtmlAnalysis {
-  const collector: Collector = { anchors: [], prominent: [] };
+  const input = bounded(html);
+  const collector: Collector = {
+    anchors: [],
+    prominent: [],
+    hiddenClasses: hiddenClasses(input),
+    backgrounds: [],
+  };
   let text: string;
   try {
-    text = convert(bounded(html), collector);
+    text = convert(input, collector);
   } catch {
     // The parser is forgiving; this only guards against a formatter edge case. Fall back to
     // tag stripping so a strange email still yields something.
     text = html.slice(0, MAX_HTML_CHARS).replace(/<[^<>]{0,2000}>/g, " ");
   }
-  return { text: tidy(text), ...collector };
+  return { text: tidy(text), anchors: collector.anchors, prominent: collector.prominent };
 }
 
 /** Collapses the blank lines and trailing spaces layout tables leave behind. */

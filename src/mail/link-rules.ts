@@ -6,10 +6,10 @@
 
 // Anchor text or the words before a plain-text URL that promise the action an agent wants.
 const GOOD_TEXT =
-  /verif|vérif|confirm|activat|activar|ativar|activer|aktivier|magic|sign[ -]?in|sign[ -]?up|log[ -]?in|log me in|continue|reset|set (?:a )?(?:new )?password|choose a password|accept|join|approve|authori[sz]e|validat|complete (?:your )?(?:registration|sign)|finish (?:signing|setting)|bestätig|anmeld|einlogg|passwort|verificar|confirmar|iniciar sesión|restablecer|acceder|entrar|redefinir|se connecter|valider|réinitialiser|подтверд|войти|сбросить|активир|zweryfikuj|potwierd|zaloguj|doğrula|onayla|giriş|sıfırla|conferma|verifica|accedi|reimposta|bevestig|inloggen|确认|確認|验证|驗證|登录|登入|重置|認証|ログイン|再設定|인증|확인|로그인|재설정/i;
+  /verif|vérif|confirm|activat|activar|ativar|activer|aktivier|magic|sign[ -]?in|sign[ -]?up|log[ -]?in|log me in|continue(?! reading| shopping| browsing| to read)|reset|set (?:a )?(?:new )?password|choose a password|accept|join (?:[\w'’]+ ){0,2}(?:team|workspace|organi[sz]ation|project|group|channel|server|community|account|family|board)|approve|authori[sz]e|validat|complete (?:your )?(?:registration|sign)|finish (?:signing|setting)|bestätig|anmeld|einlogg|passwort|verificar|confirmar|iniciar sesión|restablecer|acceder|entrar|redefinir|se connecter|valider|réinitialiser|подтверд|войти|сбросить|активир|zweryfikuj|potwierd|zaloguj|doğrula|onayla|giriş|sıfırla|conferma|verifica|accedi|reimposta|bevestig|inloggen|确认|確認|验证|驗證|登录|登入|重置|認証|ログイン|再設定|인증|확인|로그인|재설정/i;
 // URL words of the same actions (host and path, and query keys).
 const GOOD_URL =
-  /verif|confirm|activat|magic|sign[-_]?in|sign[-_]?up|log[-_]?in|auth|callback|reset|password|passwd|invite|accept|validat|approve|onboard|register|session|otp|token/i;
+  /verif|confirm|activat|magic|sign[-_]?in|sign[-_]?up|log[-_]?in|auth(?!or)|callback|reset|password|passwd|invit|accept|validat|approve|onboard|register|session|otp|token/i;
 // The query carries a one-time secret: the strongest sign of a magic link.
 const SECRET_QUERY = /[?&#](?:token|code|otp|key|sig|signature|ticket|nonce|hash|t|k)=[^&]{6,}/i;
 // Links next to a verification that are not it: "Wasn't you? Secure your account".
@@ -82,6 +82,11 @@ export function unwrapRedirect(url: URL): URL {
 export interface LinkVerdict {
   drop: boolean;
   score: number;
+  /**
+   * The link acts on the account (verify, confirm, sign in, reset, accept an invite): its text
+   * or its path says so. "View order", "Read more" and a newsletter's articles do not.
+   */
+  action: boolean;
 }
 
 /** Judges one link by its visible text and its (unwrapped) URL. */
@@ -100,12 +105,13 @@ export function judgeLink(url: URL, text: string, pixel: boolean, nearby = false
     (warning && DROP_TEXT.test(words));
   // A bare home page (the logo in the header) is never what an agent came for.
   const home = url.pathname.length <= 1 && url.search === "" && url.hash === "" && !goodText;
-  if (drop || home) return { drop: true, score: 0 };
+  if (drop || home) return { drop: true, score: 0, action: false };
   let score = 0;
   if (goodText) score += 10;
   if (GOOD_URL.test(path)) score += 6;
   else if (GOOD_URL.test(query.replace(/=[^&]*/g, ""))) score += 3;
   if (SECRET_QUERY.test(query)) score += 3;
   if (warning) score -= 12;
-  return { drop: false, score };
+  const action = !warning && (goodText || GOOD_URL.test(path));
+  return { drop: false, score, action };
 }

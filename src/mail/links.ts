@@ -1,4 +1,4 @@
-import { type Anchor, analyzeHtml } from "./html.js";
+import type { Anchor } from "./html.js";
 import { judgeLink, unwrapRedirect } from "./link-rules.js";
 
 /** Links handed to an agent; the rest of a newsletter's footer is noise. */
@@ -56,11 +56,13 @@ function parseHttp(href: string): URL | undefined {
 }
 
 /**
- * Ranks links the way a person looking for the verification link would: anchor text and URL
- * words first (verify, confirm, magic, sign in, reset …), noise dropped (unsubscribe,
- * policies, social, help, app stores, tracking pixels), click trackers unwrapped only when
- * their target is visible in the query. Ties keep document order. URLs come back normalized
- * by WHATWG `URL` (so they carry no spaces, quotes or control characters).
+ * The links that act on the account (verify, confirm, magic link, sign in, reset, accept an
+ * invite), ranked the way a person looking for one would: anchor text and URL words first.
+ * Everything else is left out — unsubscribe, policies, social, help, app stores, tracking
+ * pixels, and the "view order" or "read more" links of receipts and newsletters — so a
+ * receipt or a newsletter yields none. Click trackers are unwrapped only when their target is
+ * visible in the query. Ties keep document order. URLs come back normalized by WHATWG `URL`
+ * (so they carry no spaces, quotes or control characters).
  */
 export function rankLinks(found: FoundLink[]): string[] {
   const best = new Map<string, { score: number; order: number }>();
@@ -70,7 +72,7 @@ export function rankLinks(found: FoundLink[]): string[] {
     const url = unwrapRedirect(parsed);
     const verdict = judgeLink(url, link.text, link.pixel, link.nearby === true);
     const key = url.href;
-    const score = verdict.drop ? Number.NEGATIVE_INFINITY : verdict.score;
+    const score = verdict.drop || !verdict.action ? Number.NEGATIVE_INFINITY : verdict.score;
     const previous = best.get(key);
     // The same URL under several anchors or also bare in the text: its best sighting counts.
     if (previous === undefined) best.set(key, { score, order });
@@ -86,16 +88,3 @@ export function rankLinks(found: FoundLink[]): string[] {
 /** HTML anchors as found links. */
 export const anchorLinks = (anchors: Anchor[]): FoundLink[] =>
   anchors.map((a) => ({ href: a.href, text: a.text, pixel: a.pixel }));
-
-/**
- * Verification / magic / sign-in / confirm / reset links first, from HTML anchors (with
- * their text) and bare URLs in the text and in the HTML's visible text.
- */
-export function extractLinks(parts: { text?: string | undefined; html?: string | undefined }): string[] {
-  const html = parts.html ? analyzeHtml(parts.html) : undefined;
-  return rankLinks([
-    ...anchorLinks(html?.anchors ?? []),
-    ...textLinks(html?.text ?? ""),
-    ...textLinks(parts.text ?? ""),
-  ]);
-}

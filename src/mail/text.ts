@@ -1,12 +1,4 @@
-import { analyzeHtml, tidy } from "./html.js";
-
-/**
- * HTML reduced to readable text with html-to-text: scripts, styles, images and hidden
- * preheaders dropped, layout tables linearised, anchors shown by their text.
- */
-export function htmlToText(html: string): string {
-  return analyzeHtml(html).text;
-}
+import { tidy } from "./html.js";
 
 /** Cuts text to `max` characters on a whitespace boundary when one is near, with a note. */
 export function truncate(text: string, max: number): { text: string; truncated: boolean } {
@@ -33,6 +25,9 @@ export const FENCE_CLOSE = "⟧";
 // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point.
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u27e6\u27e7]/g;
 
+// Half of a surrogate pair: JSON escapes it as six characters, and no reader can show it.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /**
  * Email text made safe to place inside the untrusted block: controls and bidi overrides
  * removed, CRLF folded, and the fence brackets replaced by plain ones so content can never
@@ -41,7 +36,8 @@ const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u20
 export function neutralize(text: string): string {
   return text
     .replace(/\r\n?/g, "\n")
-    .replace(UNSAFE, (c) => (c === FENCE_OPEN ? "[" : c === FENCE_CLOSE ? "]" : ""));
+    .replace(UNSAFE, (c) => (c === FENCE_OPEN ? "[" : c === FENCE_CLOSE ? "]" : ""))
+    .replace(LONE_SURROGATE, "\ufffd");
 }
 
 /** One line of untrusted text (a subject or sender): newlines folded, neutralised, bounded. */

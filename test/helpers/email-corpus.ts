@@ -1,7 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { simpleParser } from "mailparser";
-import type { EmailFields, NormalizedEvent } from "../../src/mail/event.js";
 
 /** One corpus email as written in test/fixtures/emails/<name>.json. */
 export interface CorpusEmail {
@@ -10,10 +8,17 @@ export interface CorpusEmail {
   from?: string | null;
   text?: string;
   html?: string;
-  /** A raw message beside the JSON (legacy charsets), parsed with mailparser. */
+  /** A raw message beside the JSON (legacy charsets), sent as its bytes. */
   eml?: string;
-  /** `link`: the first link expected; `null`: no link at all; absent: links not checked. */
-  expect: { codes: string[]; link?: string | null };
+  expect: {
+    codes: string[];
+    /** The first link expected; `null`: no link at all; absent: the first link is not checked. */
+    link?: string | null;
+    /** Every link expected, in order (only links that act on the account). */
+    links?: string[];
+    /** Strings hidden from a human reader: none may reach the text, the codes or the links. */
+    absent?: string[];
+  };
 }
 
 export const CORPUS_DIR = new URL("../fixtures/emails/", import.meta.url);
@@ -28,32 +33,19 @@ export function loadCorpus(): CorpusEmail[] {
     }));
 }
 
-/** The email as a source would deliver it: JSON fields as they are, .eml through mailparser. */
-export async function corpusEvent(email: CorpusEmail): Promise<NormalizedEvent> {
-  let fields: EmailFields;
-  if (email.eml) {
-    const parsed = await simpleParser(readFileSync(join(CORPUS_DIR.pathname, email.eml)));
-    fields = {
-      from: parsed.from?.text ?? "",
-      subject: parsed.subject ?? "",
-      ...(parsed.text ? { text: parsed.text } : {}),
-      ...(parsed.html ? { html: parsed.html } : {}),
-    };
-  } else {
-    fields = {
-      from: email.from ?? "",
-      subject: email.subject ?? "",
-      ...(email.text === undefined ? {} : { text: email.text }),
-      ...(email.html === undefined ? {} : { html: email.html }),
-    };
-  }
+/** The message nodemailer sends for a corpus email: its .eml bytes, or composed from its parts. */
+export function corpusMessage(
+  email: CorpusEmail,
+  to: string,
+): { envelope: { from: string; to: string[] } } & Record<string, unknown> {
+  const envelope = { from: "corpus@sender.test", to: [to] };
+  if (email.eml) return { envelope, raw: readFileSync(join(CORPUS_DIR.pathname, email.eml)) };
   return {
-    id: `evt_${email.name}`,
-    type: "email.received",
-    identity: "agent@local.test",
-    ts: 1_767_225_600_000,
-    receivedAt: "2026-01-01T00:00:00.000Z",
-    email: fields,
-    data: { ...fields },
+    envelope,
+    from: email.from || "corpus@sender.test",
+    to,
+    subject: email.subject ?? "",
+    ...(email.text === undefined ? {} : { text: email.text }),
+    ...(email.html === undefined ? {} : { html: email.html }),
   };
 }
