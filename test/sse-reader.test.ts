@@ -97,7 +97,7 @@ describe("readSse", () => {
   it("drops a connection whose line never ends, with UPSTREAM_BAD_PAYLOAD", async () => {
     const error = await read("/endless", { maxBufferChars: 64 * 1024 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "UPSTREAM_BAD_PAYLOAD" });
-    expect(String((error as Error).message)).toMatch(/without completing an event/);
+    expect(String((error as Error).message)).toMatch(/without completing a line/);
     await waitFor(() => closes.includes("/endless"));
   });
 
