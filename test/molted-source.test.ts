@@ -107,22 +107,22 @@ describe("molted source", () => {
     fake.add(TENANT, "delivery.complained", { n: 4 });
     const wild = await source.pull(pullReq(start, { types: ["delivery.*"], timeoutMs: 0 }));
     expect(marks(wild.events)).toEqual([2, 4]);
-    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")?.split(",").sort()).toEqual(
-      [
-        "delivery.accepted",
-        "delivery.bounced",
-        "delivery.complained",
-        "delivery.deferred",
-        "delivery.delivered",
-        "delivery.failed",
-        "delivery.queued",
-        "delivery.sent",
-      ],
-    );
+    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")?.split(",").sort()).toEqual([
+      "delivery.accepted",
+      "delivery.bounced",
+      "delivery.complained",
+      "delivery.deferred",
+      "delivery.delivered",
+      "delivery.failed",
+      "delivery.queued",
+      "delivery.sent",
+    ]);
     // The fake filters server-side like the vendor: only the wanted frames were written.
     const inbound = await source.pull(pullReq(start, { types: ["inbound.*"], timeoutMs: 0 }));
     expect(inbound.events).toEqual([]);
-    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")).toBe("inbound.classified,inbound.routed");
+    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")).toBe(
+      "inbound.classified,inbound.routed",
+    );
     const exact = await source.pull(
       pullReq(start, { types: ["policy.blocked", "send.queued"], timeoutMs: 0 }),
     );

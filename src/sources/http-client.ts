@@ -91,7 +91,8 @@ export function networkError(error: unknown, url: URL, signal: AbortSignal, expi
   if (error instanceof MailEventsError) return error;
   if (expired?.aborted) return timeoutError(url, "request deadline", error);
   const code = (error as { code?: string }).code ?? "";
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") return timeoutError(url, code, error);
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
+    return timeoutError(url, code, error);
   const reason = NETWORK_CODES.has(code) ? code : (error as Error).message || code || "unknown error";
   return new MailEventsError(
     "UPSTREAM_NETWORK",
@@ -101,7 +102,11 @@ export function networkError(error: unknown, url: URL, signal: AbortSignal, expi
 }
 
 /** A body we stop reading; undici reports that as an error nobody needs to hear. */
-export function discard(body: { destroyed: boolean; on(event: "error", fn: () => void): unknown; destroy(): void }) {
+export function discard(body: {
+  destroyed: boolean;
+  on(event: "error", fn: () => void): unknown;
+  destroy(): void;
+}) {
   if (body.destroyed) return;
   body.on("error", () => {});
   body.destroy();
@@ -260,7 +265,12 @@ export class HttpClient {
         retryAfter,
       );
     }
-    return new UpstreamStatusError("UPSTREAM_HTTP", `${url.origin} answered HTTP ${status}${detail}`, status, retryAfter);
+    return new UpstreamStatusError(
+      "UPSTREAM_HTTP",
+      `${url.origin} answered HTTP ${status}${detail}`,
+      status,
+      retryAfter,
+    );
   }
 
   async #readBody(

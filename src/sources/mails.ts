@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
+import { EVENT_TYPES } from "./event-types.js";
 import type { Position } from "./source.js";
 import type { SseDialect } from "./sse-dialect.js";
-import { EVENT_TYPES } from "./event-types.js";
 import { boundedId, isTimeCursor, SYNTHETIC_PREFIX, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";

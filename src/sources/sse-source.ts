@@ -33,7 +33,8 @@ const LOG_START = timePosition(0);
 /** Streams kept per identity and type filter. */
 const STREAMS_PER_KEY = 4;
 
-const streamKey = (identity: string, types: readonly string[]) => `${identity}\n${[...types].sort().join(",")}`;
+const streamKey = (identity: string, types: readonly string[]) =>
+  `${identity}\n${[...types].sort().join(",")}`;
 
 interface Cached {
   stream: SseStream;
@@ -95,7 +96,9 @@ export class SseSource implements Source {
 
   async #pullFrom(key: string, since: Position, request: PullRequest): Promise<Page> {
     const entries = this.#streams.get(key) ?? [];
-    let entry = entries.find((e) => !e.stream.busy && !e.stream.closed && samePlace(e.stream.delivered, since));
+    let entry = entries.find(
+      (e) => !e.stream.busy && !e.stream.closed && samePlace(e.stream.delivered, since),
+    );
     if (entry === undefined) {
       // A point this process has seen: what came after it is in memory, whatever upstream
       // can replay (molted cannot from a time).
