@@ -95,7 +95,7 @@ describe("upstream faults", () => {
 describe("the token never reaches the agent, whatever upstream echoes", () => {
   const TOKEN = "tok_live_4f9a8b7c6d5e";
   const SOURCES = {
-    inboxbase: (url: string, http: HttpClient, log: Logger) => new InboxbaseSource({ url, http }),
+    inboxbase: (url: string, http: HttpClient, _log: Logger) => new InboxbaseSource({ url, http }),
     mails: (url: string, http: HttpClient, log: Logger) => new MailsSource({ url, http, log }),
     molted: (url: string, http: HttpClient, log: Logger) => new MoltedSource({ url, http, log }),
   } as const;

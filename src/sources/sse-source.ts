@@ -156,13 +156,19 @@ export class SseSource implements Source {
    * walking the log. mails replays by time: `since = notBefore`. molted replays only after an
    * event id (≤ 1,000 events): a stored id is resumed from (the caller skips the stale events
    * in that replay); with none, the oldest event this process received at or after
-   * `notBefore` (so mail that landed between two waits is not lost), else live.
+   * `notBefore` (so mail that landed between two waits is not lost), else where a stream
+   * still open from an earlier call stands, else live.
    */
   async seek(request: SeekRequest): Promise<Position | null> {
     const { after, notBefore } = request;
     if (after === null && !this.#dialect.resumesFromTime) {
-      const kept = this.#received(streamKey(request.identity, []), []).find((r) => r.event.ts >= notBefore);
-      return kept?.before ?? timePosition(notBefore);
+      const key = streamKey(request.identity, []);
+      const kept = this.#received(key, []).find((r) => r.event.ts >= notBefore);
+      if (kept) return kept.before;
+      // A stream still open since an earlier call has everything that landed since: carry on
+      // from it (an event in flight as this call starts is not lost to a new connection).
+      const open = this.#streams.get(key)?.find((e) => !e.stream.busy && !e.stream.closed);
+      return open?.stream.delivered ?? timePosition(notBefore);
     }
     if (after === null) return timePosition(notBefore);
     if (after.order >= notBefore) return after;
