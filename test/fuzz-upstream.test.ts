@@ -172,3 +172,148 @@ describe("junk from upstream", () => {
     expect(Math.max(...perRound, after) - before).toBeLessThan(300);
   }, 60_000);
 });
+
+/** The SSE dialects: random and hostile frames, giant lines and endless streams. */
+describe.each(["mails", "molted"] as const)("junk from a %s event stream", (dialect) => {
+  const SEED = Number(process.env.FUZZ_SEED ?? 20_261_201);
+  let sse: JunkUpstream;
+  let sseServer: StdioServer;
+  const ssePid = () => {
+    if (sseServer.transport.pid === null) throw new Error("the server process is gone");
+    return sseServer.transport.pid;
+  };
+
+  beforeAll(async () => {
+    sse = await new JunkUpstream().start();
+    // Once the junk is spent, a stream that is valid, empty and ends.
+    sse.fallback = { contentType: "text/event-stream", body: ": nothing\n\n" };
+    sseServer = await spawnStdioServer(`fuzz-${dialect}`, sse.url, dialect);
+  });
+  afterAll(async () => {
+    await sseServer?.close();
+    await sse?.close();
+  });
+
+  async function pullOnce(timeout = 15_000, identity = IDENTITY): Promise<CallToolResult> {
+    const result = (await sseServer.client.callTool(
+      { name: "pull_events", arguments: { identity, since: 0, limit: 50, commit: false } },
+      undefined,
+      { timeout },
+    )) as CallToolResult;
+    if (result.isError) expect(textOf(result)).toMatch(TOOL_ERROR);
+    expect(textOf(result)).not.toMatch(/^\[INTERNAL\]/);
+    return result;
+  }
+
+  const field = fc.constantFrom(
+    "data:",
+    "data: ",
+    "id: ",
+    "id:",
+    "event: ",
+    "retry: ",
+    ": ",
+    "",
+    "dat",
+    "data",
+  );
+  const ending = fc.constantFrom("\n", "\r\n", "\r", "\n\n", "");
+  const json = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? "null");
+  const plausible = fc
+    .record({
+      id: fc.option(fc.string({ maxLength: 1_500 }), { nil: undefined }),
+      type: fc.constantFrom("message.received", "inbound.routed", "delivery.sent", "x"),
+      data: fc.dictionary(
+        fc.constantFrom("email_id", "subject", "from", "received_at", "timestamp", "id", "eventId", "type"),
+        fc.jsonValue({ maxDepth: 2 }),
+      ),
+    })
+    .map(
+      (f) =>
+        `${f.id === undefined ? "" : `id: ${f.id.replace(/[\r\n]/g, "")}\n`}event: ${f.type}\ndata: ${JSON.stringify(f.data)}\n\n`,
+    );
+  const frames: fc.Arbitrary<string> = fc.oneof(
+    fc
+      .array(fc.tuple(field, fc.oneof(fc.string({ maxLength: 200 }), json), ending), { maxLength: 40 })
+      .map((lines) => lines.map(([f, v, e]) => `${f}${v}${e}`).join("")),
+    fc.array(plausible, { maxLength: 20 }).map((list) => list.join("")),
+    fc.uint8Array({ maxLength: 4096 }).map((bytes) => Buffer.from(bytes).toString("latin1")),
+  );
+  const junkArb: fc.Arbitrary<Junk> = fc.oneof(
+    frames.map((body) => ({ contentType: "text/event-stream", body })),
+    fc
+      .tuple(fc.constantFrom(400, 404, 429, 500, 503), fc.string({ maxLength: 300 }))
+      .map(([status, body]) => ({ status, body })),
+    fc.string({ maxLength: 500 }).map((body) => ({ contentType: "text/html", body })),
+  );
+
+  it("never crashes the server: each pull gets a valid result or a tool error", async () => {
+    process.stderr.write(`fuzz-upstream: ${dialect} seed ${SEED} (set FUZZ_SEED to replay)\n`);
+    const counts = { ok: 0, error: 0 };
+    await fc.assert(
+      fc.asyncProperty(junkArb, async (response) => {
+        sse.queue.length = 0;
+        sse.queue.push(response);
+        const result = await pullOnce();
+        counts[result.isError ? "error" : "ok"]++;
+      }),
+      { numRuns: 40, seed: SEED },
+    );
+    expect(counts.ok).toBeGreaterThan(5);
+    sse.queue.length = 0;
+    expect((await pullOnce()).isError).toBeFalsy();
+  }, 120_000);
+
+  it("drops giant lines, endless events and endless streams, and memory stays bounded", async () => {
+    sse.queue.length = 0;
+    await pullOnce(); // warm up
+    const before = rssMiB(ssePid());
+    const pump = (chunk: string, prefix = "") => ({
+      write: (res: import("node:http").ServerResponse) => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(prefix);
+        const go = () => {
+          while (!res.destroyed && res.write(chunk)) {}
+          if (!res.destroyed) res.once("drain", go);
+        };
+        go();
+      },
+    });
+    const cases: Junk[] = [
+      pump("x".repeat(64 * 1024), "data: "), // one line that never ends
+      pump("data: y\n".repeat(8 * 1024)), // one event that never ends
+      pump("x".repeat(64 * 1024), "id: "), // an id line that never ends
+      { contentType: "text/event-stream", body: `data: ${"z".repeat(3 * MiB)}\n\n` }, // a 3 MiB event
+    ];
+    const perRound: number[] = [];
+    let dropped = 0;
+    for (let round = 0; round < 5; round++) {
+      for (const response of cases) {
+        sse.queue.length = 0;
+        sse.queue.push(response);
+        // A pull may end (quiet: no event yet) before the cap is reached; the dropped
+        // connection's error then surfaces on the next pull.
+        // A fresh identity per case: its own connection, not a quiet one still open.
+        const result = await pullOnce(15_000, `big${round}-${cases.indexOf(response)}@x.test`);
+        if (result.isError) {
+          expect(textOf(result)).toMatch(/^\[UPSTREAM_BAD_PAYLOAD\]/);
+          dropped++;
+        }
+      }
+      perRound.push(rssMiB(ssePid()));
+    }
+    expect(dropped).toBeGreaterThan(0);
+    // Endless keepalives are a healthy, quiet stream: the pull ends with an empty page.
+    sse.queue.length = 0;
+    sse.queue.push(pump(": keepalive\n\n"));
+    const quiet = await pullOnce();
+    expect(quiet.isError).toBeFalsy();
+    sse.queue.length = 0;
+    expect((await pullOnce()).isError).toBeFalsy();
+    const after = rssMiB(ssePid());
+    process.stderr.write(
+      `fuzz-upstream: ${dialect} RSS ${before.toFixed(1)} → ${perRound.map((r) => r.toFixed(1)).join(" → ")} → ${after.toFixed(1)} MiB\n`,
+    );
+    expect(Math.max(...perRound, after) - before).toBeLessThan(150);
+  }, 120_000);
+});

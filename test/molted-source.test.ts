@@ -97,7 +97,7 @@ describe("molted source", () => {
     expect(fake.connections.at(-1)?.url.searchParams.get("since")).toBe(fake.log[10]?.id);
   });
 
-  it("matches delivery.* locally and sends exact types upstream", async () => {
+  it("sends its types upstream, delivery.* as the eight documented delivery types, so nothing else crosses the wire", async () => {
     const { fake, source } = await setup();
     const start = await anchored(fake, source);
     await source.close();
@@ -107,7 +107,22 @@ describe("molted source", () => {
     fake.add(TENANT, "delivery.complained", { n: 4 });
     const wild = await source.pull(pullReq(start, { types: ["delivery.*"], timeoutMs: 0 }));
     expect(marks(wild.events)).toEqual([2, 4]);
-    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")).toBeNull();
+    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")?.split(",").sort()).toEqual([
+      "delivery.accepted",
+      "delivery.bounced",
+      "delivery.complained",
+      "delivery.deferred",
+      "delivery.delivered",
+      "delivery.failed",
+      "delivery.queued",
+      "delivery.sent",
+    ]);
+    // The fake filters server-side like the vendor: only the wanted frames were written.
+    const inbound = await source.pull(pullReq(start, { types: ["inbound.*"], timeoutMs: 0 }));
+    expect(inbound.events).toEqual([]);
+    expect(fake.connections.at(-1)?.url.searchParams.get("eventTypes")).toBe(
+      "inbound.classified,inbound.routed",
+    );
     const exact = await source.pull(
       pullReq(start, { types: ["policy.blocked", "send.queued"], timeoutMs: 0 }),
     );
@@ -146,6 +161,68 @@ describe("molted source", () => {
     const page = await source.pull(pullReq(from, { timeoutMs: 2_000 }));
     expect(marks(page.events)).toEqual([2]);
     expect(fake.connections[0]?.url.searchParams.get("since")).toBeNull();
+  });
+
+  it("a wait that timed out, mail landing before the next wait, and the next wait gets it", async () => {
+    const { fake, source } = await setup();
+    const signal = new AbortController().signal;
+    const wait = async (timeoutMs: number) => {
+      const from = await source.seek({
+        identity: TENANT,
+        notBefore: Date.now() - 120_000,
+        after: null,
+        signal,
+      });
+      return source.pull(pullReq(from, { timeoutMs }));
+    };
+    expect((await wait(200)).events).toEqual([]);
+    await waitFor(() => fake.open.length > 0);
+    fake.add(TENANT, "inbound.routed", { n: 1 }); // between the two waits
+    const next = await wait(2_000);
+    expect(marks(next.events)).toEqual([1]);
+    // A wait is a query: a third one, after the stream handed the event over, still finds it.
+    const again = await wait(200);
+    expect(marks(again.events)).toEqual([1]);
+  });
+
+  it("a first pull with no cursor starts live and says so; a later one starts at the oldest event received", async () => {
+    const { fake, source } = await setup();
+    fake.add(TENANT, "delivery.sent", { n: 0 }); // before anything listened: molted cannot replay it
+    const first = source.pull(pullReq(null, { timeoutMs: 2_000 }));
+    await waitFor(() => fake.open.length > 0);
+    fake.add(TENANT, "delivery.sent", { n: 1 });
+    const page = await first;
+    expect(page.startedLive).toBe(true);
+    expect(marks(page.events)).toEqual([1]);
+    fake.add(TENANT, "delivery.sent", { n: 2 });
+    const { events } = await drain(source, 2, null);
+    expect(marks(events)).toEqual([1, 2]);
+    const fresh = await source.pull(pullReq(null, { timeoutMs: 0 }));
+    expect(fresh.startedLive).toBeUndefined();
+    expect(marks(fresh.events)[0]).toBe(1);
+  });
+
+  it("keeps working with 300-character ids, and bounds ids past 1,000 characters", async () => {
+    // Ids past the bound are hashed for dropping duplicates and never sent back, so only a
+    // stream that stays open (no reconnect) can follow them.
+    for (const [length, closeAfterEvents] of [
+      [300, 2],
+      [5_000, undefined],
+    ] as const) {
+      const { fake, source } = await setup({
+        idOf: (n) => `evt_${String(n).padStart(length - 4, "0")}`,
+        duplicateRate: 0.5,
+        ...(closeAfterEvents === undefined ? {} : { closeAfterEvents }),
+      });
+      const start = await anchored(fake, source);
+      for (let i = 1; i <= 6; i++) fake.add(TENANT, "delivery.sent", { n: i });
+      const { events, position } = await drain(source, 6, start);
+      expect(marks(events)).toEqual(range(1, 6));
+      expect(new Set(events.map((e) => e.id)).size).toBe(6);
+      expect(events.every((e) => e.id.length <= 1_000)).toBe(true);
+      expect(String(position?.cursor).length).toBeLessThanOrEqual(1_000);
+      expect(JSON.stringify(position).length).toBeLessThan(64 * 1_100);
+    }
   });
 
   it("skips a malformed data line with a warning and goes on", async () => {

@@ -74,5 +74,28 @@ describe("SSE sources against the local inbox", () => {
       });
       expect(last.events.map((e) => e.email?.subject)).toEqual(["three"]);
     });
+
+    it(`${kind}: a pull that saw no event still returns a resume point, so mail landing during a restart is not lost`, async () => {
+      const { source, send, again } = await setup(make);
+      const identity = "quiet@local.test";
+      const signal = new AbortController().signal;
+      const since = await source.seek({ identity, notBefore: Date.now(), after: null, signal });
+      const quiet = await source.pull({ identity, since, types: [], limit: 10, timeoutMs: 500, signal });
+      expect(quiet.events).toEqual([]);
+      // The inbox opened the stream with an id-only frame; the client took it as its position.
+      expect(String(quiet.position?.cursor)).toMatch(/^evt_/);
+      await source.close();
+      await send(identity, "during the restart");
+      const restarted = again();
+      const page = await restarted.pull({
+        identity,
+        since: quiet.position,
+        types: [],
+        limit: 10,
+        timeoutMs: 2_000,
+        signal,
+      });
+      expect(page.events.map((e) => e.email?.subject)).toEqual(["during the restart"]);
+    });
   }
 });

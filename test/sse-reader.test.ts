@@ -51,6 +51,11 @@ const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const timer = setInterval(() => res.write("x".repeat(4096)), 1);
     res.on("close", () => clearInterval(timer));
     res.write("data: ");
+  } else if (u.pathname === "/id-only") {
+    res.end("id: evt_start\n\n: keepalive\n\nid: evt_1\ndata: one\n\nid: evt_moved\r\n\r\ndata: two\n\n");
+  } else if (u.pathname === "/many-data-lines") {
+    const timer = setInterval(() => res.write("data: x\n".repeat(512)), 1);
+    res.on("close", () => clearInterval(timer));
   } else if (u.pathname === "/hang") {
     res.write(": hello\n\n");
   }
@@ -97,8 +102,30 @@ describe("readSse", () => {
   it("drops a connection whose line never ends, with UPSTREAM_BAD_PAYLOAD", async () => {
     const error = await read("/endless", { maxBufferChars: 64 * 1024 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "UPSTREAM_BAD_PAYLOAD" });
-    expect(String((error as Error).message)).toMatch(/without completing an event/);
+    expect(String((error as Error).message)).toMatch(/without completing a line/);
     await waitFor(() => closes.includes("/endless"));
+  });
+
+  it("honours an id-only frame: the last id moves, no event is emitted", async () => {
+    const ids: string[] = [];
+    const messages: SseMessage[] = [];
+    await readSse(
+      http,
+      { url: new URL("/id-only", url), signal: new AbortController().signal, idleMs: 5_000 },
+      { onMessage: (m) => messages.push(m), onId: (id) => ids.push(id) },
+    );
+    expect(ids).toEqual(["evt_start", "evt_moved"]);
+    expect(messages).toEqual([
+      { id: "evt_1", event: undefined, data: "one" },
+      { id: undefined, event: undefined, data: "two" },
+    ]);
+  });
+
+  it("drops a connection whose event never ends (endless data lines), with UPSTREAM_BAD_PAYLOAD", async () => {
+    const error = await read("/many-data-lines", { maxBufferChars: 64 * 1024 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "UPSTREAM_BAD_PAYLOAD" });
+    expect(String((error as Error).message)).toMatch(/without completing an event/);
+    await waitFor(() => closes.includes("/many-data-lines"));
   });
 
   it("closes the socket as soon as the call is cancelled", async () => {

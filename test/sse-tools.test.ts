@@ -27,7 +27,7 @@ interface Upstream {
   other(n: number): void;
 }
 
-const tuning = { backoffMs: 10, maxBackoffMs: 50 };
+const tuning = {};
 
 const upstreams: Record<string, () => Promise<Upstream>> = {
   async mails() {

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { Logger } from "../src/log.js";
+import { HttpClient } from "../src/sources/http-client.js";
+import { InboxbaseSource } from "../src/sources/inboxbase.js";
+import { MailsSource } from "../src/sources/mails.js";
+import { MoltedSource } from "../src/sources/molted.js";
+import { HostileUpstream } from "./fakes/hostile-upstream.js";
 import { type Harness, startHarness, textOf } from "./helpers/harness.js";
+import { memoryLogger } from "./helpers/smtp-inbox.js";
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -83,4 +90,86 @@ describe("upstream faults", () => {
     expect(result.isError).toBe(true);
     expect(textOf(result)).toMatch(/^\[UPSTREAM_NETWORK\].*MAIL_EVENTS_URL/);
   });
+});
+
+describe("the token never reaches the agent, whatever upstream echoes", () => {
+  const TOKEN = "tok_live_4f9a8b7c6d5e";
+  const SOURCES = {
+    inboxbase: (url: string, http: HttpClient, _log: Logger) => new InboxbaseSource({ url, http }),
+    mails: (url: string, http: HttpClient, log: Logger) => new MailsSource({ url, http, log }),
+    molted: (url: string, http: HttpClient, log: Logger) => new MoltedSource({ url, http, log }),
+  } as const;
+  const closers: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c();
+  });
+
+  async function echoing(kind: keyof typeof SOURCES) {
+    const upstream = await new HostileUpstream().start();
+    const http = new HttpClient({ token: TOKEN, slackMs: 1_000 });
+    const log = memoryLogger();
+    const source = SOURCES[kind](upstream.url, http, log);
+    const server = await startHarness({ deps: { source } });
+    closers.push(async () => {
+      await server.close();
+      await source.close();
+      await http.close();
+      await upstream.close();
+    });
+    /** Every text a tool call produced, structured content included. */
+    const call = async (name: string, args: Record<string, unknown>) => {
+      const result = await server.call(name, { identity: "a@x.test", ...args });
+      return { result, seen: `${textOf(result)}\n${JSON.stringify(result.structuredContent ?? {})}` };
+    };
+    return { upstream, log, call };
+  }
+
+  const leaks = (text: string) => text.includes(TOKEN) || text.includes("4f9a8b7c6d5e");
+
+  for (const kind of Object.keys(SOURCES) as (keyof typeof SOURCES)[]) {
+    for (const status of [401, 403, 429, 500]) {
+      for (const [shape, body, contentType] of [
+        ["JSON", '{"error":"rejected {auth}","message":"you sent {auth}"}', "application/json"],
+        ["text", "<html>Authorization: {auth} is not valid</html>", "text/html"],
+      ] as const) {
+        it(`${kind}: HTTP ${status} with a ${shape} body echoing the Authorization header`, async () => {
+          const { upstream, log, call } = await echoing(kind);
+          upstream.behaviour = { kind: "status", status, body, contentType };
+          const { result, seen } = await call("wait_for_email", { timeoutSeconds: 0.5 });
+          expect(result.isError).toBe(true);
+          expect(seen).toMatch(/\[redacted\]/);
+          expect(leaks(seen)).toBe(false);
+          expect(leaks(log.lines.join("\n"))).toBe(false);
+        });
+      }
+    }
+  }
+
+  for (const kind of ["mails", "molted"] as const) {
+    it(`${kind}: malformed frames, ids and events echoing the token are redacted in results and logs`, async () => {
+      const { upstream, log, call } = await echoing(kind);
+      upstream.behaviour = {
+        kind: "sse",
+        body: [
+          "data: {auth} this is not json\n\n",
+          'id: {auth}\ndata: {"broken": {auth}}\n\n',
+          `id: evt_1\nevent: message.received\ndata: ${JSON.stringify({ type: "inbound.routed", subject: "key {auth}", from: "x@y.z", received_at: new Date().toISOString() })}\n\n`,
+        ].join(""),
+      };
+      const { result, seen } = await call("pull_events", { since: 0, commit: false });
+      expect(result.isError).toBeFalsy();
+      expect(seen).toContain("key [redacted]");
+      expect(leaks(seen)).toBe(false);
+      expect(log.lines.length).toBeGreaterThanOrEqual(2);
+      expect(leaks(log.lines.join("\n"))).toBe(false);
+    });
+
+    it(`${kind}: a content type echoing the token is redacted`, async () => {
+      const { upstream, call } = await echoing(kind);
+      upstream.behaviour = { kind: "status", status: 200, body: "x", contentType: "text/{auth}" };
+      const { result, seen } = await call("pull_events", { since: 0, commit: false });
+      expect(result.isError).toBe(true);
+      expect(leaks(seen)).toBe(false);
+    });
+  }
 });

@@ -42,11 +42,15 @@ function frame(identity: string) {
   };
 }
 
-/** Where to resume: `Last-Event-ID`, else `since` (ISO, inclusive), else from now on. */
+/**
+ * Where to resume: after `Last-Event-ID`, else from `since` (ISO, inclusive), else from now
+ * on. An id this log does not know (another epoch, made up, compacted away) replays from the
+ * start of the current log: a gap would lose mail silently, a replay only repeats it.
+ */
 function startAfter(log: EventLog, identity: string, req: IncomingMessage, query: URLSearchParams): number {
-  const lastId = req.headers["last-event-id"];
-  const seq = typeof lastId === "string" ? log.seqOf(lastId.trim()) : undefined;
-  if (seq !== undefined) return seq;
+  const header = req.headers["last-event-id"];
+  const lastId = typeof header === "string" ? header.trim() : "";
+  if (lastId !== "") return Math.min(log.seqOf(lastId) ?? 0, log.lastSeq);
   const since = query.get("since");
   if (since === null || since === "") return log.lastSeq;
   const ms = Date.parse(since);

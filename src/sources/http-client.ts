@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import { isRetryable, MailEventsError } from "../errors.js";
+import { MailEventsError } from "../errors.js";
+import { type Redactor, redactor } from "./redact.js";
+import { parseRetryAfter, type RetryPolicy, type RetryPolicyOptions, retryPolicy } from "./retry-policy.js";
 
 // undici is half a megabyte of JavaScript: load it on the first request, not at start-up,
 // so `initialize` and `tools/list` are answered sooner (SPEC §7 cold start).
@@ -21,20 +23,29 @@ export interface HttpClientOptions {
   dispatcher?: Dispatcher;
   /** How long past the long-poll window to wait for headers/body before giving up. */
   slackMs?: number;
-  /** First retry delay; doubles per attempt up to `maxBackoffMs`. */
+  /** First retry delay; doubles per attempt up to `maxBackoffMs` (shorthands for `retry`). */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** The one retry policy, shared by the SSE streams; see retry-policy.ts. */
+  retry?: RetryPolicyOptions;
   /** Largest response body read, in bytes; larger is a malformed payload. */
   maxBodyBytes?: number;
+  /** Most bytes of an error body read for its message; the rest is never fetched. */
+  maxErrorBodyBytes?: number;
 }
 
 export interface CallOptions {
   signal: AbortSignal;
   /** How long the server may legitimately hold the request (long-poll window), ms. */
   holdMs?: number;
-  /** Absolute epoch ms after which no retry is attempted. */
+  /** Absolute epoch ms after which no retry is attempted, and no request outlives. */
   deadline: number;
   headers?: Record<string, string>;
+  /**
+   * An event stream: headers are due within the slack, then the body may stay open as long
+   * as some byte arrives every `streamIdleMs`; there is no total deadline.
+   */
+  streamIdleMs?: number;
 }
 
 const NETWORK_CODES = new Set([
@@ -50,40 +61,38 @@ const NETWORK_CODES = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-/** Exponential backoff with jitter: attempt `n` waits 50–100 % of min(max, first × 2ⁿ), ms. */
-export const backoffDelay = (n: number, firstMs: number, maxMs: number): number =>
-  Math.min(maxMs, firstMs * 2 ** n) * (0.5 + Math.random() / 2);
-
-/** Rate-limit errors remember how long upstream asked us to wait. */
-export class RateLimitedError extends MailEventsError {
+/** An upstream status worth retrying (429, 5xx), with how long upstream asked us to wait. */
+export class UpstreamStatusError extends MailEventsError {
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfter: number | undefined) {
-    super("UPSTREAM_RATE_LIMITED", message, { status: 429 });
+  constructor(
+    code: "UPSTREAM_RATE_LIMITED" | "UPSTREAM_HTTP",
+    message: string,
+    status: number,
+    retryAfter: number | undefined,
+  ) {
+    super(code, message, { status });
     this.retryAfterMs = retryAfter;
   }
 }
 
-/** Maps a thrown transport error to a MailEventsError (abort stays an abort). */
-export function networkError(error: unknown, url: URL, signal: AbortSignal): unknown {
+const timeoutError = (url: URL, why: string, cause?: unknown) =>
+  new MailEventsError(
+    "UPSTREAM_TIMEOUT",
+    `${url.origin} did not answer in time (${why}); it may be overloaded — try again, or check MAIL_EVENTS_URL`,
+    { cause },
+  );
+
+/**
+ * Maps a thrown transport error to a MailEventsError: the caller's abort stays ABORTED, the
+ * request's own deadline (`expired`) becomes UPSTREAM_TIMEOUT.
+ */
+export function networkError(error: unknown, url: URL, signal: AbortSignal, expired?: AbortSignal): unknown {
   if (signal.aborted) return new MailEventsError("ABORTED", "the call was cancelled", { cause: error });
   if (error instanceof MailEventsError) return error;
+  if (expired?.aborted) return timeoutError(url, "request deadline", error);
   const code = (error as { code?: string }).code ?? "";
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-    return new MailEventsError(
-      "UPSTREAM_TIMEOUT",
-      `${url.origin} did not answer in time (${code}); it may be overloaded — try again, or check MAIL_EVENTS_URL`,
-      { cause: error },
-    );
-  }
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
+    return timeoutError(url, code, error);
   const reason = NETWORK_CODES.has(code) ? code : (error as Error).message || code || "unknown error";
   return new MailEventsError(
     "UPSTREAM_NETWORK",
@@ -92,100 +101,102 @@ export function networkError(error: unknown, url: URL, signal: AbortSignal): unk
   );
 }
 
+/** A body we stop reading; undici reports that as an error nobody needs to hear. */
+export function discard(body: {
+  destroyed: boolean;
+  on(event: "error", fn: () => void): unknown;
+  destroy(): void;
+}) {
+  if (body.destroyed) return;
+  body.on("error", () => {});
+  body.destroy();
+}
+
+/** Up to `maxBytes` of a body within `maxMs`; the rest is never read (the socket is closed). */
+async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number, maxMs: number) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const timer = setTimeout(() => discard(body), maxMs);
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= maxBytes) break;
+    }
+  } catch {
+    // What arrived is enough for a message.
+  } finally {
+    clearTimeout(timer);
+    discard(body);
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes).toString("utf8");
+}
+
 /**
- * HTTP for every source: one keep-alive pool, per-request header/body timeouts just above
- * the long-poll window, the call's AbortSignal on the socket, and retries with backoff
- * (honouring Retry-After) for network errors, 5xx and 429 within the call's deadline.
+ * HTTP for every source: one keep-alive pool; every request has its own deadline on the
+ * socket (headers and body timeouts, and an AbortSignal for the whole exchange); bodies,
+ * error bodies too, are read up to a cap; retries follow the one RetryPolicy within the
+ * call's deadline. Nothing upstream sends reaches a message unredacted.
  */
 export class HttpClient {
   readonly #token: string | undefined;
   #dispatcher: Dispatcher | undefined;
   readonly #ownsDispatcher: boolean;
   readonly #slackMs: number;
-  readonly #backoffMs: number;
-  readonly #maxBackoffMs: number;
   readonly #maxBodyBytes: number;
+  readonly #maxErrorBodyBytes: number;
+  /** The retry policy every upstream request follows (the SSE streams use it too). */
+  readonly retryPolicy: RetryPolicy;
+  /** Hides the token in anything upstream sent, before it reaches a message or a log. */
+  readonly redact: Redactor;
 
   constructor(options: HttpClientOptions = {}) {
     this.#token = options.token;
     this.#ownsDispatcher = options.dispatcher === undefined;
     this.#dispatcher = options.dispatcher;
     this.#slackMs = options.slackMs ?? 5_000;
-    this.#backoffMs = options.backoffMs ?? 200;
-    this.#maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.#maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
+    this.#maxErrorBodyBytes = options.maxErrorBodyBytes ?? 4 * 1024;
+    this.retryPolicy = retryPolicy({
+      ...(options.backoffMs === undefined ? {} : { firstMs: options.backoffMs }),
+      ...(options.maxBackoffMs === undefined ? {} : { maxMs: options.maxBackoffMs }),
+      ...options.retry,
+    });
+    this.redact = redactor(options.token);
   }
 
   /** Opens a request and checks its status; the caller consumes (or discards) the body. */
   async open(url: URL, options: CallOptions): Promise<Dispatcher.ResponseData> {
-    const holdMs = options.holdMs ?? 0;
-    const headers: Record<string, string> = { accept: "application/json", ...options.headers };
-    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
-    let response: Dispatcher.ResponseData;
-    try {
-      const { Agent, request } = await loadUndici();
-      this.#dispatcher ??= new Agent({
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 60_000,
-        connections: 128,
-      });
-      response = await request(url, {
-        method: "GET",
-        headers,
-        signal: options.signal,
-        dispatcher: this.#dispatcher,
-        headersTimeout: holdMs + this.#slackMs,
-        bodyTimeout: holdMs + this.#slackMs,
-      });
-    } catch (error) {
-      throw networkError(error, url, options.signal);
-    }
-    if (response.statusCode < 300) return response;
-    const detail = await this.#errorDetail(response);
-    const status = response.statusCode;
-    if (status === 401 || status === 403) {
-      throw new MailEventsError(
-        "UPSTREAM_AUTH",
-        `${url.origin} refused the credentials (HTTP ${status}${detail}); check MAIL_EVENTS_TOKEN`,
-        { status },
-      );
-    }
-    if (status === 429) {
-      throw new RateLimitedError(
-        `${url.origin} is rate limiting (HTTP 429${detail}); slow down or try again later`,
-        retryAfterMs(response.headers["retry-after"]),
-      );
-    }
-    throw new MailEventsError("UPSTREAM_HTTP", `${url.origin} answered HTTP ${status}${detail}`, { status });
+    return (await this.#send(url, options)).response;
   }
 
   /** GET and parse JSON, retrying transient failures until the deadline. */
   getJson(url: URL, options: CallOptions): Promise<unknown> {
     return this.retry(options, async () => {
-      const response = await this.open(url, options);
-      const text = await this.#readBody(response, url, options.signal);
+      const { response, expired } = await this.#send(url, options);
+      const text = await this.#readBody(response, url, options.signal, expired);
+      let parsed: unknown;
       try {
-        return JSON.parse(text) as unknown;
+        parsed = JSON.parse(text) as unknown;
       } catch (error) {
         throw new MailEventsError(
           "UPSTREAM_BAD_PAYLOAD",
-          `${url.origin} sent a response that is not JSON (${(error as Error).message}); the service may be misconfigured — check MAIL_EVENTS_URL`,
-          { cause: error },
+          `${url.origin} sent a response that is not JSON (${this.redact.text((error as Error).message).slice(0, 200)}); the service may be misconfigured — check MAIL_EVENTS_URL`,
         );
       }
+      return this.redact.value(parsed);
     });
   }
 
   /** Runs `attempt` until it succeeds, fails for good, or the deadline would pass. */
   async retry<T>(options: Pick<CallOptions, "signal" | "deadline">, attempt: () => Promise<T>): Promise<T> {
-    for (let n = 0; ; n++) {
+    for (let failures = 0; ; failures++) {
       try {
         return await attempt();
       } catch (error) {
-        if (!isRetryable(error) || options.signal.aborted) throw error;
-        const backoff = backoffDelay(n, this.#backoffMs, this.#maxBackoffMs);
-        const wait = error instanceof RateLimitedError ? (error.retryAfterMs ?? backoff) : backoff;
-        if (Date.now() + wait >= options.deadline) throw error;
+        if (options.signal.aborted) throw error;
+        const wait = this.retryPolicy.delay(failures, error);
+        if (wait === undefined || Date.now() + wait >= options.deadline) throw error;
         try {
           await sleep(wait, undefined, { signal: options.signal });
         } catch {
@@ -199,14 +210,82 @@ export class HttpClient {
     if (this.#ownsDispatcher) await this.#dispatcher?.destroy();
   }
 
-  async #readBody(response: Dispatcher.ResponseData, url: URL, signal: AbortSignal): Promise<string> {
+  async #send(
+    url: URL,
+    options: CallOptions,
+  ): Promise<{ response: Dispatcher.ResponseData; expired: AbortSignal | undefined }> {
+    const holdMs = options.holdMs ?? 0;
+    const stream = options.streamIdleMs !== undefined;
+    const headers: Record<string, string> = { accept: "application/json", ...options.headers };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    // A plain request's deadline covers the whole exchange, body included, and never goes
+    // past the call's; a stream has none (it lives as long as bytes keep coming).
+    const totalMs = Math.max(1, Math.min(holdMs + 2 * this.#slackMs, options.deadline - Date.now()));
+    const expired = stream ? undefined : AbortSignal.timeout(totalMs);
+    const signal = expired ? AbortSignal.any([options.signal, expired]) : options.signal;
+    let response: Dispatcher.ResponseData;
+    try {
+      const { Agent, request } = await loadUndici();
+      this.#dispatcher ??= new Agent({
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 60_000,
+        connections: 128,
+      });
+      response = await request(url, {
+        method: "GET",
+        headers,
+        signal,
+        dispatcher: this.#dispatcher,
+        headersTimeout: stream ? this.#slackMs : holdMs + this.#slackMs,
+        bodyTimeout: stream ? (options.streamIdleMs ?? 0) : holdMs + this.#slackMs,
+      });
+    } catch (error) {
+      throw this.#redacted(networkError(error, url, options.signal, expired));
+    }
+    if (response.statusCode < 300) return { response, expired };
+    throw await this.#statusError(response, url);
+  }
+
+  async #statusError(response: Dispatcher.ResponseData, url: URL): Promise<MailEventsError> {
+    const detail = this.#errorDetail(await readCapped(response.body, this.#maxErrorBodyBytes, this.#slackMs));
+    const status = response.statusCode;
+    if (status === 401 || status === 403) {
+      return new MailEventsError(
+        "UPSTREAM_AUTH",
+        `${url.origin} refused the credentials (HTTP ${status}${detail}); check MAIL_EVENTS_TOKEN`,
+        { status },
+      );
+    }
+    const retryAfter = parseRetryAfter(response.headers["retry-after"]);
+    if (status === 429) {
+      return new UpstreamStatusError(
+        "UPSTREAM_RATE_LIMITED",
+        `${url.origin} is rate limiting (HTTP 429${detail}); slow down or try again later`,
+        status,
+        retryAfter,
+      );
+    }
+    return new UpstreamStatusError(
+      "UPSTREAM_HTTP",
+      `${url.origin} answered HTTP ${status}${detail}`,
+      status,
+      retryAfter,
+    );
+  }
+
+  async #readBody(
+    response: Dispatcher.ResponseData,
+    url: URL,
+    signal: AbortSignal,
+    expired: AbortSignal | undefined,
+  ): Promise<string> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         size += chunk.length;
         if (size > this.#maxBodyBytes) {
-          response.body.destroy();
+          discard(response.body);
           throw new MailEventsError(
             "UPSTREAM_BAD_PAYLOAD",
             `${url.origin} sent more than ${this.#maxBodyBytes} bytes in one response; lower \`limit\` or check MAIL_EVENTS_URL`,
@@ -215,24 +294,31 @@ export class HttpClient {
         chunks.push(chunk);
       }
     } catch (error) {
-      throw networkError(error, url, signal);
+      throw this.#redacted(networkError(error, url, signal, expired));
     }
     return Buffer.concat(chunks).toString("utf8");
   }
 
-  async #errorDetail(response: Dispatcher.ResponseData): Promise<string> {
+  /** `: <message>` from an error body (JSON `message`/`error`, else its text), redacted. */
+  #errorDetail(raw: string): string {
+    const text = this.redact.text(raw);
+    if (text.trim() === "") return "";
     try {
-      const text = (await response.body.text()).slice(0, 300);
-      if (text === "") return "";
-      try {
-        const body = JSON.parse(text) as { error?: unknown; message?: unknown };
-        const message = body.message ?? body.error;
-        return typeof message === "string" ? `: ${message.slice(0, 200)}` : "";
-      } catch {
-        return `: ${text.replace(/\s+/g, " ").slice(0, 120)}`;
-      }
+      const body = JSON.parse(text) as { error?: unknown; message?: unknown };
+      const message = body.message ?? body.error;
+      return typeof message === "string" ? `: ${this.redact.text(message).slice(0, 200)}` : "";
     } catch {
-      return "";
+      return `: ${text.slice(0, 300).replace(/\s+/g, " ").slice(0, 120)}`;
     }
+  }
+
+  /** A transport error's message may quote what the peer sent: it is redacted like a body. */
+  #redacted(error: unknown): unknown {
+    if (!(error instanceof MailEventsError)) return error;
+    const message = this.redact.text(error.message);
+    if (message === error.message) return error;
+    return new MailEventsError(error.code, message, {
+      ...(error.status === undefined ? {} : { status: error.status }),
+    });
   }
 }

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
+import { EVENT_TYPES } from "./event-types.js";
 import type { Position } from "./source.js";
 import type { SseDialect } from "./sse-dialect.js";
-import { isTimeCursor, SYNTHETIC_PREFIX, upstreamTypes } from "./sse-position.js";
+import { boundedId, isTimeCursor, SYNTHETIC_PREFIX, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";
 
@@ -28,14 +29,14 @@ export function normalizeMailsEvent(
   const type = message.event ?? str(data.event) ?? str(data.type) ?? "message";
   const rawTime = str(data.received_at) ?? str(data.timestamp) ?? str(data.created_at) ?? str(data.sent_at);
   const ts = toEpochMs(rawTime) ?? Date.now();
-  const upstreamId = upstreamIdOf(message, data);
+  const { eventId, upstreamId } = boundedId(upstreamIdOf(message, data));
   const email = emailFields(data);
   // An inbound message's mailbox is its recipient; mails does not send `to` itself.
   if (email && email.to === undefined && type === "message.received" && typeof data.mailbox === "string") {
     email.to = [data.mailbox];
   }
   const event = normalizedEvent({
-    id: upstreamId ?? syntheticId(type, str(data.email_id), rawTime, message.data),
+    id: eventId ?? syntheticId(type, str(data.email_id), rawTime, message.data),
     type,
     identity,
     ts,
@@ -54,7 +55,7 @@ export function mailsDialect(url: string): SseDialect & { resumesFromTime: true 
     request(identity: string, types: readonly string[], from: Position) {
       const target = new URL(`${base}/v1/events`);
       target.searchParams.set("mailbox", identity);
-      const csv = upstreamTypes(types);
+      const csv = upstreamTypes(types, EVENT_TYPES.mails);
       if (csv !== undefined) target.searchParams.set("types", csv);
       const headers: Record<string, string> = {};
       // The documented resume is Last-Event-ID; `since` only while no frame carried an id.

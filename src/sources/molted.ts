@@ -3,9 +3,37 @@ import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } fr
 import { syntheticId, upstreamIdOf } from "./mails.js";
 import type { Position } from "./source.js";
 import type { SseDialect } from "./sse-dialect.js";
-import { isTimeCursor, upstreamTypes } from "./sse-position.js";
+import { boundedId, isTimeCursor, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";
+
+/**
+ * Every type molted documents (upstream-docs/molted-event-stream.txt). Its `eventTypes`
+ * filter takes exact types only, so a `delivery.*` filter is sent as the eight delivery types.
+ */
+export const MOLTED_TYPES: readonly string[] = [
+  "delivery.queued",
+  "delivery.accepted",
+  "delivery.sent",
+  "delivery.delivered",
+  "delivery.deferred",
+  "delivery.bounced",
+  "delivery.complained",
+  "delivery.failed",
+  "inbound.classified",
+  "inbound.routed",
+  "journey.step_completed",
+  "journey.completed",
+  "policy.blocked",
+  "send.queued",
+  "send.approval_pending",
+  "send.approval_decided",
+  "followup.scheduled",
+  "followup.executed",
+  "coordination.lease_acquired",
+  "coordination.lease_released",
+  "coordination.consensus_requested",
+];
 
 export interface MoltedIdentity {
   tenantId: string;
@@ -56,7 +84,7 @@ export function normalizeMoltedEvent(
   const ts = toEpochMs(rawTime) ?? Date.now();
   // requestId and messageId are shared by every event of one send, so they are not event
   // ids; with the type and time they still make a stable key for dropping replays.
-  const upstreamId = upstreamIdOf(message, data);
+  const { eventId, upstreamId } = boundedId(upstreamIdOf(message, data));
   const email = emailFields(data);
   const contact = str(data.contactEmail);
   const fields = email ?? (contact === undefined ? undefined : {});
@@ -66,7 +94,7 @@ export function normalizeMoltedEvent(
     else fields.to ??= [contact];
   }
   const event = normalizedEvent({
-    id: upstreamId ?? syntheticId(type, str(data.requestId) ?? str(data.messageId), rawTime, message.data),
+    id: eventId ?? syntheticId(type, str(data.requestId) ?? str(data.messageId), rawTime, message.data),
     type,
     identity,
     ts,
@@ -86,7 +114,7 @@ export function moltedDialect(url: string): SseDialect & { resumesFromTime: fals
       const { tenantId, contactEmail } = parseMoltedIdentity(identity);
       const target = new URL(`${base}/v1/agent/events/stream`);
       target.searchParams.set("tenantId", tenantId);
-      const csv = upstreamTypes(types);
+      const csv = upstreamTypes(types, MOLTED_TYPES);
       if (csv !== undefined) target.searchParams.set("eventTypes", csv);
       if (contactEmail !== undefined) target.searchParams.set("contactEmail", contactEmail);
       // molted replays only after an event id; from a time, the stream starts live.

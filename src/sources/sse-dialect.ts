@@ -36,10 +36,8 @@ export interface SseTuning {
   maxBuffered: number;
   /** Silence (not even a keepalive) after which the connection is dropped and reopened, ms. */
   idleMs: number;
+  /** Longest line, and most characters of one frame, read before the connection is dropped. */
   maxBufferChars: number;
-  /** First reconnect delay after a failure; doubles up to `maxBackoffMs`. */
-  backoffMs: number;
-  maxBackoffMs: number;
   /** Longest `retry:` from the server that is honoured, ms. */
   maxServerRetryMs: number;
   /** Most ids remembered per stream to drop at-least-once duplicates. */
@@ -54,8 +52,6 @@ export const DEFAULT_TUNING: SseTuning = {
   maxBuffered: 2_000,
   idleMs: 90_000,
   maxBufferChars: 1024 * 1024,
-  backoffMs: 200,
-  maxBackoffMs: 5_000,
   maxServerRetryMs: 3_000,
   recentIds: 4_096,
 };

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { MailEventsError } from "../errors.js";
 import { type NormalizedEvent, toEpochMs } from "../mail/event.js";
 import { type Cursor, MAX_SEEN_IDS, type Position } from "./source.js";
@@ -59,7 +60,7 @@ export function parseSseCursor(cursor: Cursor, kind: string): Position {
     if (Number.isNaN(ms)) throw badCursor(cursor, kind);
     return timePosition(ms);
   }
-  if (cursor.startsWith(SYNTHETIC_PREFIX)) throw badCursor(cursor, kind);
+  if (cursor.startsWith(SYNTHETIC_PREFIX) || cursor.length > MAX_ID_CHARS) throw badCursor(cursor, kind);
   // The time of an id is unknown until its event is seen again; 0 keeps it comparable.
   return { cursor, order: 0, seen: [] };
 }
@@ -67,12 +68,44 @@ export function parseSseCursor(cursor: Cursor, kind: string): Position {
 const badCursor = (cursor: Cursor, kind: string) =>
   new MailEventsError(
     "INVALID_INPUT",
-    `since must be an event id (evt_…), an ISO 8601 time or epoch milliseconds for ${kind}, got ${JSON.stringify(cursor)}`,
+    `since must be an event id (evt_…, at most ${MAX_ID_CHARS} characters), an ISO 8601 time or epoch milliseconds for ${kind}, got ${JSON.stringify(String(cursor).slice(0, 80))}`,
   );
 
 export const samePlace = (a: Position | null, b: Position | null): boolean =>
   a !== null && b !== null && a.cursor === b.cursor && a.order === b.order;
 
-/** The CSV to send upstream, or undefined when a wildcard means filtering here instead. */
-export const upstreamTypes = (types: readonly string[]): string | undefined =>
-  types.length === 0 || types.some((t) => t.includes("*")) ? undefined : types.join(",");
+/**
+ * Longest upstream event id used as it is. A longer one is hashed into a synthetic id for
+ * dropping replays and never sent back, so positions and cursors stay small whatever
+ * upstream sends.
+ */
+export const MAX_ID_CHARS = 1_000;
+
+/** The event id and the resume id for an upstream id of any length. */
+export function boundedId(raw: string | undefined): { eventId?: string; upstreamId?: string } {
+  if (raw === undefined) return {};
+  if (raw.length <= MAX_ID_CHARS) return { eventId: raw, upstreamId: raw };
+  return { eventId: `${SYNTHETIC_PREFIX}h:${createHash("sha256").update(raw).digest("hex").slice(0, 40)}` };
+}
+
+/**
+ * The CSV of types to send upstream, so the vendor filters server-side and unwanted traffic
+ * never crosses the wire. Vendors take exact types only, so a `prefix.*` wildcard is expanded
+ * to the `documented` types it covers; when one cannot be (it covers an undocumented family,
+ * or nothing), undefined: everything comes, and the stream filters here.
+ */
+export function upstreamTypes(types: readonly string[], documented: readonly string[]): string | undefined {
+  if (types.length === 0) return undefined;
+  const wanted = new Set<string>();
+  for (const type of types) {
+    if (!type.endsWith("*")) {
+      wanted.add(type);
+      continue;
+    }
+    const prefix = type.slice(0, -1);
+    const covered = documented.filter((d) => d.startsWith(prefix));
+    if (covered.length === 0 || covered.some((d) => d.includes("*"))) return undefined;
+    for (const d of covered) wanted.add(d);
+  }
+  return [...wanted].sort().join(",");
+}

@@ -1,14 +1,15 @@
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { MailEventsError } from "../errors.js";
-import { type HttpClient, networkError } from "./http-client.js";
+import { discard, type HttpClient, networkError } from "./http-client.js";
+import { createSseParser, type SseMessage } from "./sse-parser.js";
 
-/** One dispatched SSE frame: `id` and `event` as sent on that frame (never inherited). */
-export type SseMessage = EventSourceMessage;
+export type { SseMessage } from "./sse-parser.js";
 
 export interface SseHandlers {
   /** Headers arrived with a 2xx status: the stream is live. */
   onOpen?(): void;
   onMessage(message: SseMessage): void;
+  /** An id-only frame: the server set the last event id without sending an event. */
+  onId?(id: string): void;
   /** The server's `retry:` field, in ms. */
   onRetry?(ms: number): void;
   /** Any bytes arrived (comments and keepalives included): the connection is alive. */
@@ -23,21 +24,14 @@ export interface SseOptions {
   /** How long the stream may stay silent (no byte, not even a keepalive) before it is dropped. */
   idleMs: number;
   /**
-   * Largest number of characters buffered without a frame completing (a line that never
-   * ends, or an endless run of `data:` lines). Above it the connection is dropped with
+   * Largest number of characters buffered without a line or a frame completing (a line that
+   * never ends, or an endless run of `data:` lines). Above it the connection is dropped with
    * UPSTREAM_BAD_PAYLOAD instead of growing memory without bound.
    */
   maxBufferChars?: number;
 }
 
 export const DEFAULT_MAX_BUFFER_CHARS = 1024 * 1024;
-
-/** Closes a body we stop reading; undici reports that as an error nobody needs to hear. */
-function discard(body: { destroyed: boolean; on(event: "error", fn: () => void): unknown; destroy(): void }) {
-  if (body.destroyed) return;
-  body.on("error", () => {});
-  body.destroy();
-}
 
 /**
  * Opens one SSE connection through `http.open` (so 401/403, 429, 5xx and network failures
@@ -49,49 +43,49 @@ export async function readSse(http: HttpClient, options: SseOptions, handlers: S
   const { url, signal } = options;
   const response = await http.open(url, {
     signal,
-    holdMs: options.idleMs,
+    streamIdleMs: options.idleMs,
     deadline: Number.POSITIVE_INFINITY,
     headers: { accept: "text/event-stream", "cache-control": "no-cache", ...options.headers },
   });
   const contentType = String(response.headers["content-type"] ?? "");
   if (contentType !== "" && !contentType.includes("text/event-stream")) {
     discard(response.body);
+    const shown = http.redact.text(contentType.split(";")[0] ?? "").slice(0, 80);
     throw new MailEventsError(
       "UPSTREAM_BAD_PAYLOAD",
-      `${url.origin} answered with ${contentType.split(";")[0]} instead of an event stream; check MAIL_EVENTS_URL and MAIL_EVENTS_SOURCE`,
+      `${url.origin} answered with ${shown} instead of an event stream; check MAIL_EVENTS_URL and MAIL_EVENTS_SOURCE`,
     );
   }
   handlers.onOpen?.();
-  const maxBufferChars = options.maxBufferChars ?? DEFAULT_MAX_BUFFER_CHARS;
-  let failure: MailEventsError | undefined;
-  const parser = createParser({
-    onEvent: (message) => handlers.onMessage(message),
-    onRetry: (ms) => handlers.onRetry?.(ms),
-    onError: (error) => {
-      // Unknown fields and bad `retry` values are ignored, as the SSE spec asks; only an
-      // unbounded frame is fatal, since reading on would mean buffering without limit.
-      if (error.type === "max-buffer-size-exceeded") {
-        failure = new MailEventsError(
-          "UPSTREAM_BAD_PAYLOAD",
-          `${url.origin} sent more than ${maxBufferChars} characters without completing an event; the connection was dropped — check MAIL_EVENTS_URL or report it to the provider`,
-        );
-      }
+  const max = options.maxBufferChars ?? DEFAULT_MAX_BUFFER_CHARS;
+  const parser = createSseParser(
+    {
+      onEvent: (message) => handlers.onMessage(message),
+      onId: (id) => handlers.onId?.(id),
+      onRetry: (ms) => handlers.onRetry?.(ms),
     },
-    maxBufferSize: maxBufferChars,
-  });
+    { maxLineChars: max, maxFrameChars: max },
+  );
   // `stream: true` keeps a multi-byte character that is split across TCP reads intact.
   const decoder = new TextDecoder("utf-8");
+  let overflow: string | undefined;
   try {
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       handlers.onActivity?.();
-      parser.feed(decoder.decode(chunk, { stream: true }));
-      if (failure) break;
+      overflow = parser.feed(decoder.decode(chunk, { stream: true }));
+      if (overflow !== undefined) break;
     }
   } catch (error) {
     throw networkError(error, url, signal);
   } finally {
     discard(response.body);
   }
-  if (failure) throw failure;
+  if (overflow !== undefined) {
+    // Reading on would mean buffering without limit: the connection is dropped.
+    throw new MailEventsError(
+      "UPSTREAM_BAD_PAYLOAD",
+      `${url.origin} sent more than ${max} characters without completing a${overflow === "line" ? " line" : "n event"}; the connection was dropped — check MAIL_EVENTS_URL or report it to the provider`,
+    );
+  }
   if (signal.aborted) throw new MailEventsError("ABORTED", "the call was cancelled");
 }

@@ -1,8 +1,9 @@
 import { type Logger, silentLogger } from "../log.js";
-import type { NormalizedEvent } from "../mail/event.js";
+import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
 import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "./source.js";
 import { DEFAULT_TUNING, type SseDialect, type SseTuning } from "./sse-dialect.js";
+import { type Received, SseHistory } from "./sse-history.js";
 import { isTimeCursor, parseSseCursor, positionAfter, samePlace, timePosition } from "./sse-position.js";
 import { SseStream } from "./sse-stream.js";
 
@@ -12,16 +13,28 @@ export interface SseSourceOptions {
   http: HttpClient;
   /** Where skipped frames are reported. Default: silent. */
   log?: Logger;
-  /** How long a stream stays open after a pull, waiting for the next one, ms (default 30 s). */
+  /**
+   * How long a stream stays open after a pull, waiting for the next one, ms. Default 30 s;
+   * 5 min for molted, which cannot replay by time: mail that lands between two waits is
+   * seen only by a stream that is still open.
+   */
   lingerMs?: number;
+  /** Bounds of the per-identity history of received events (molted's "start of the log"). */
+  history?: { maxEvents?: number; maxBytes?: number };
   tuning?: Partial<SseTuning>;
 }
 
 /** "From now" starts this far back, so a client clock ahead of upstream's loses nothing. */
 const NOW_MARGIN_MS = 2_000;
 
+/** mails' "start of the log": a time before anything it keeps, so it replays all it has. */
+const LOG_START = timePosition(0);
+
 /** Streams kept per identity and type filter. */
 const STREAMS_PER_KEY = 4;
+
+const streamKey = (identity: string, types: readonly string[]) =>
+  `${identity}\n${[...types].sort().join(",")}`;
 
 interface Cached {
   stream: SseStream;
@@ -46,6 +59,7 @@ export class SseSource implements Source {
   readonly #streams = new Map<string, Cached[]>();
   /** Each delivered event's exact position (with the ids seen before it) for `positionOf`. */
   readonly #positions = new WeakMap<NormalizedEvent, Position>();
+  readonly #history: SseHistory;
 
   constructor(dialect: SseDialect & { readonly resumesFromTime: boolean }, options: SseSourceOptions) {
     this.#dialect = dialect;
@@ -53,24 +67,47 @@ export class SseSource implements Source {
     this.key = `${this.kind} ${options.url.replace(/\/+$/, "")}`;
     this.#http = options.http;
     this.#log = options.log ?? silentLogger;
-    this.#lingerMs = options.lingerMs ?? 30_000;
+    this.#lingerMs = options.lingerMs ?? (dialect.resumesFromTime ? 30_000 : 300_000);
     this.#tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.#history = new SseHistory({
+      maxEvents: options.history?.maxEvents ?? 1_000,
+      maxBytes: options.history?.maxBytes ?? 4 * 1024 * 1024,
+    });
   }
 
+  /**
+   * `since: null` is the start of the log: mails replays by time from the oldest event it
+   * keeps; molted, which replays only after an id, starts at the oldest event this process
+   * received on that stream, or live (`startedLive`) when it received none.
+   */
   async pull(request: PullRequest): Promise<Page> {
-    const since = request.since ?? timePosition(Date.now() - NOW_MARGIN_MS);
-    const key = `${request.identity}\n${[...request.types].sort().join(",")}`;
+    const key = streamKey(request.identity, request.types);
+    let since = request.since;
+    let startedLive = false;
+    if (since === null && this.#dialect.resumesFromTime) since = LOG_START;
+    if (since === null) {
+      const oldest = this.#received(key, request.types)[0];
+      startedLive = oldest === undefined;
+      since = oldest?.before ?? timePosition(Date.now() - NOW_MARGIN_MS);
+    }
+    const page = await this.#pullFrom(key, since, request);
+    return startedLive ? { ...page, startedLive } : page;
+  }
+
+  async #pullFrom(key: string, since: Position, request: PullRequest): Promise<Page> {
     const entries = this.#streams.get(key) ?? [];
     let entry = entries.find(
-      (e) =>
-        !e.stream.busy &&
-        !e.stream.closed &&
-        request.since !== null &&
-        samePlace(e.stream.delivered, request.since),
+      (e) => !e.stream.busy && !e.stream.closed && samePlace(e.stream.delivered, since),
     );
+    if (entry === undefined) {
+      // A point this process has seen: what came after it is in memory, whatever upstream
+      // can replay (molted cannot from a time).
+      const remembered = this.#fromHistory(key, since, request);
+      if (remembered) return remembered;
+    }
     if (entry) {
       clearTimeout(entry.linger);
-      entry.stream.remember(request.since?.seen ?? []);
+      entry.stream.remember(since.seen ?? []);
     } else {
       entry = {
         stream: new SseStream({
@@ -82,6 +119,7 @@ export class SseSource implements Source {
           log: this.#log,
           tuning: this.#tuning,
           positions: this.#positions,
+          onReceived: (event, before, after) => this.#history.record(key, event, before, after),
         }),
         linger: undefined,
       };
@@ -114,14 +152,24 @@ export class SseSource implements Source {
   }
 
   /**
-   * Never walks history. mails replays by time, so a stale or missing cursor becomes
-   * `since = notBefore`. molted replays only after an event id (≤ 1,000 events): a stored id
-   * is resumed from (the caller skips the stale events in that replay); with none, the
-   * stream starts live: mail that landed before the first wait is not seen (molted cannot
-   * replay by time).
+   * A position from which every event with `ts ≥ notBefore` is delivered, found without
+   * walking the log. mails replays by time: `since = notBefore`. molted replays only after an
+   * event id (≤ 1,000 events): a stored id is resumed from (the caller skips the stale events
+   * in that replay); with none, the oldest event this process received at or after
+   * `notBefore` (so mail that landed between two waits is not lost), else where a stream
+   * still open from an earlier call stands, else live.
    */
   async seek(request: SeekRequest): Promise<Position | null> {
     const { after, notBefore } = request;
+    if (after === null && !this.#dialect.resumesFromTime) {
+      const key = streamKey(request.identity, []);
+      const kept = this.#received(key, []).find((r) => r.event.ts >= notBefore);
+      if (kept) return kept.before;
+      // A stream still open since an earlier call has everything that landed since: carry on
+      // from it (an event in flight as this call starts is not lost to a new connection).
+      const open = this.#streams.get(key)?.find((e) => !e.stream.busy && !e.stream.closed);
+      return open?.stream.delivered ?? timePosition(notBefore);
+    }
     if (after === null) return timePosition(notBefore);
     if (after.order >= notBefore) return after;
     if (!this.#dialect.resumesFromTime && !isTimeCursor(after.cursor)) return after;
@@ -145,6 +193,30 @@ export class SseSource implements Source {
       }
     }
     this.#streams.clear();
+  }
+
+  /** The events received for `key`; failing that, the identity's unfiltered ones that match. */
+  #received(key: string, types: readonly string[]): readonly Received[] {
+    const own = this.#history.entries(key);
+    if (own.length > 0 || types.length === 0) return own;
+    const keep = typeMatcher(types);
+    const all = this.#history.entries(streamKey(key.slice(0, key.indexOf("\n")), []));
+    return all.filter((r) => keep(r.event.type));
+  }
+
+  /** A page from memory when `since` is just before an event this process received. */
+  #fromHistory(key: string, since: Position, request: PullRequest): Page | undefined {
+    const received = this.#received(key, request.types);
+    const at = received.findIndex((r) => samePlace(r.before, since));
+    if (at === -1) return undefined;
+    const taken = received.slice(at, at + request.limit);
+    const last = taken.at(-1);
+    if (last === undefined) return undefined;
+    return {
+      events: taken.map((r) => r.event),
+      position: last.after,
+      hasMore: at + taken.length < received.length,
+    };
   }
 
   #drop(key: string, entry: Cached): void {

@@ -1,11 +1,14 @@
 import { isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
 import type { Logger } from "../log.js";
 import { isRecord, type NormalizedEvent, typeMatcher } from "../mail/event.js";
-import { backoffDelay, type HttpClient, RateLimitedError } from "./http-client.js";
+import type { HttpClient } from "./http-client.js";
 import type { Page, Position, PullRequest } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
-import { advance } from "./sse-position.js";
+import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
+
+/** Told of every event a stream keeps, with the positions just before and just after it. */
+export type OnReceived = (event: NormalizedEvent, before: Position, after: Position) => void;
 
 interface Connection {
   controller: AbortController;
@@ -37,6 +40,7 @@ export class SseStream {
   readonly #log: Logger;
   readonly #t: SseTuning;
   readonly #positions: WeakMap<NormalizedEvent, Position>;
+  readonly #onReceived: OnReceived | undefined;
   #tail: Position;
   #buffer: { event: NormalizedEvent; position: Position }[] = [];
   readonly #recent = new Set<string>();
@@ -59,6 +63,7 @@ export class SseStream {
     log: Logger;
     tuning: SseTuning;
     positions: WeakMap<NormalizedEvent, Position>;
+    onReceived?: OnReceived;
   }) {
     this.#http = options.http;
     this.#dialect = options.dialect;
@@ -68,6 +73,7 @@ export class SseStream {
     this.#log = options.log;
     this.#t = options.tuning;
     this.#positions = options.positions;
+    this.#onReceived = options.onReceived;
     this.#tail = options.from;
     this.delivered = options.from;
     this.remember(options.from.seen ?? []);
@@ -170,6 +176,9 @@ export class SseStream {
           this.#lastError = undefined;
           this.#wake?.();
         },
+        onId: (id) => {
+          if (!conn.stopping) this.#onId(id);
+        },
         onMessage: (message) => {
           // The rest of a chunk after a pause is fetched again on resume, not buffered.
           if (conn.stopping) return;
@@ -196,12 +205,15 @@ export class SseStream {
     // that hangs up immediately is not hammered.
     const healthy = conn.openedAt !== undefined && (conn.messages > 0 || now - conn.openedAt >= 1_000);
     if (healthy) this.#failures = 0;
+    const policy = this.#http.retryPolicy;
     if (error === undefined) {
-      this.#retryAt = now + (healthy ? (this.#serverRetryMs ?? 0) : this.#backoff());
-    } else if (isRetryable(error)) {
+      this.#retryAt = now + (healthy ? (this.#serverRetryMs ?? 0) : policy.backoff(this.#failures++));
+    } else if (isRetryable(error) && (healthy || policy.delay(this.#failures, error) !== undefined)) {
+      // The same policy as every HTTP request: a floor, backoff, Retry-After, an attempt cap.
       this.#lastError = error;
-      const backoff = healthy ? 0 : this.#backoff();
-      this.#retryAt = now + (error instanceof RateLimitedError ? (error.retryAfterMs ?? backoff) : backoff);
+      this.#retryAt = now + (healthy ? 0 : (policy.delay(this.#failures++, error) ?? 0));
+    } else if (isRetryable(error)) {
+      this.#fatal = error; // attempts used up, or upstream asked us to wait too long
     } else if (isMailEventsError(error) && error.status === 404) {
       this.#fatal = unknownIdentity(this.#dialect.kind, this.#identity, error);
     } else {
@@ -218,33 +230,48 @@ export class SseStream {
     this.#wake?.();
   }
 
-  #backoff(): number {
-    return backoffDelay(this.#failures++, this.#t.backoffMs, this.#t.maxBackoffMs);
+  /** An id-only frame: later reconnects resume after it, though no event came with it. */
+  #onId(raw: string): void {
+    const id = raw.trim();
+    // An id that quotes our token, or one too long to send back, is not a resume point.
+    if (id === "" || id.length > MAX_ID_CHARS || this.#http.redact.text(id) !== id) return;
+    this.#tail = { ...this.#tail, cursor: id };
   }
 
   /** Returns true when the frame was a new event (kept or filtered out), false otherwise. */
   #onMessage(message: SseMessage): boolean {
     if (message.data.trim() === "") return false;
+    const redact = this.#http.redact;
     let data: unknown;
     try {
-      data = JSON.parse(message.data);
+      // Upstream may echo our token anywhere in an event: it never reaches a result.
+      data = redact.value(JSON.parse(message.data));
     } catch {
       data = undefined;
     }
     if (!isRecord(data)) {
-      // One bad frame must not cost the events behind it.
+      // One bad frame must not cost the events behind it. (Redacted whole, then cut: a cut
+      // first could leave half a token that no longer matches.)
+      const id = message.id ? ` (id ${redact.text(message.id).slice(0, 80)})` : "";
       this.#log.warn(
-        `${this.#dialect.kind}: skipped an event for ${this.#identity} whose data is not a JSON object${message.id ? ` (id ${message.id})` : ""}: ${message.data.slice(0, 80)}`,
+        `${this.#dialect.kind}: skipped an event for ${this.#identity} whose data is not a JSON object${id}: ${JSON.stringify(redact.text(message.data).slice(0, 80))}`,
       );
       return false;
     }
-    const { event, upstreamId } = this.#dialect.normalize(message, data, this.#identity);
+    const clean: SseMessage = {
+      id: message.id === undefined ? undefined : redact.text(message.id),
+      event: message.event === undefined ? undefined : redact.text(message.event),
+      data: message.data,
+    };
+    const { event, upstreamId } = this.#dialect.normalize(clean, data, this.#identity);
     if (this.#recent.has(event.id)) return false; // at-least-once: already delivered
     this.#addRecent(event.id);
+    const before = this.#tail;
     this.#tail = advance(this.#tail, event, upstreamId);
     // Skipped events still move the tail, so a reconnect does not fetch them again.
     // (No time floor here: upstream's clock is not ours; the tools filter stale mail by age.)
     if (!this.#keep(event.type)) return true;
+    this.#onReceived?.(event, before, this.#tail);
     this.#positions.set(event, this.#tail);
     this.#buffer.push({ event, position: this.#tail });
     this.#lastEventAt = Date.now();

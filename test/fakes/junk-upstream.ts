@@ -14,12 +14,14 @@ const EMPTY_PAGE = JSON.stringify({ identity: "junk@x.test", events: [], cursor:
  */
 export class JunkUpstream {
   readonly queue: Junk[] = [];
+  /** Answered when the queue is empty (default: a valid empty inboxbase page). */
+  fallback: Junk = { body: EMPTY_PAGE };
   requests = 0;
   url = "";
   #server = new LoopbackServer((req, res) => {
     this.requests++;
     req.resume();
-    const junk = this.queue.shift() ?? { body: EMPTY_PAGE };
+    const junk = this.queue.shift() ?? this.fallback;
     if ("write" in junk) {
       junk.write(res);
       return;

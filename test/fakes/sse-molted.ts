@@ -15,6 +15,8 @@ export interface FakeMoltedOptions extends SseServerOptions {
   closeAfterEvents?: number;
   /** Most events replayed after `since` (1,000 upstream). */
   maxReplay?: number;
+  /** The id of the n-th event (default `evt_000001`…). */
+  idOf?: (n: number) => string;
 }
 
 /**
@@ -29,6 +31,7 @@ export class FakeMolted extends SseServer {
   duplicateRate: number;
   closeAfterEvents: number | undefined;
   maxReplay: number;
+  idOf: (n: number) => string;
   now: () => number = Date.now;
   #live = new Set<(e: MoltedStored) => void>();
   #n = 0;
@@ -39,12 +42,13 @@ export class FakeMolted extends SseServer {
     this.duplicateRate = options.duplicateRate ?? 0;
     this.closeAfterEvents = options.closeAfterEvents;
     this.maxReplay = options.maxReplay ?? 1_000;
+    this.idOf = options.idOf ?? ((n) => `evt_${String(n).padStart(6, "0")}`);
   }
 
   add(tenantId: string, type: string, fields: Record<string, unknown> = {}, at = this.now()): MoltedStored {
     const n = ++this.#n;
     const stored: MoltedStored = {
-      id: `evt_${String(n).padStart(6, "0")}`,
+      id: this.idOf(n),
       tenantId,
       data: {
         type,
@@ -59,7 +63,7 @@ export class FakeMolted extends SseServer {
   }
 
   addMalformed(tenantId: string, text = "{not json"): MoltedStored {
-    const stored: MoltedStored = { id: `evt_${String(++this.#n).padStart(6, "0")}`, tenantId, data: text };
+    const stored: MoltedStored = { id: this.idOf(++this.#n), tenantId, data: text };
     this.#push(stored);
     return stored;
   }

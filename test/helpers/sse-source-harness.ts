@@ -46,7 +46,7 @@ export function sseSourceHarness<O extends SseServerOptions, F extends SseServer
         url: fake.url,
         http,
         ...(log ? { log } : {}),
-        tuning: { backoffMs: 10, maxBackoffMs: 50 },
+        tuning: {},
       });
     const source = make();
     cleanups.push(async () => {

@@ -15,18 +15,22 @@ export interface StdioServer {
 }
 
 /**
- * The built server (`node dist/main.js`) on an inboxbase upstream at `url` with a fresh state
+ * The built server (`node dist/main.js`) on an upstream at `url` (inboxbase unless told) with a fresh state
  * dir, spoken to over stdio by the SDK's own client. The client lists the tools first, so it
  * checks every structuredContent against the tool's outputSchema.
  */
-export async function spawnStdioServer(name: string, url: string): Promise<StdioServer> {
+export async function spawnStdioServer(
+  name: string,
+  url: string,
+  source: "inboxbase" | "mails" | "molted" = "inboxbase",
+): Promise<StdioServer> {
   const stateDir = await tempDir(`${name}-`);
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [MAIN],
     env: {
       PATH: process.env.PATH ?? "",
-      MAIL_EVENTS_SOURCE: "inboxbase",
+      MAIL_EVENTS_SOURCE: source,
       MAIL_EVENTS_URL: url,
       MAIL_EVENTS_STATE_DIR: stateDir,
     },
