@@ -1,9 +1,9 @@
 import { renameSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { type Cursor, MAX_SEEN_IDS, type Position } from "../sources/source.js";
+import { ensurePrivateDir } from "../state-dir.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
 
 export interface StoredCursor {
@@ -74,7 +74,7 @@ export class CursorStore {
 
   static async open(dir: string, log: Logger, now: () => Date = () => new Date()): Promise<CursorStore> {
     try {
-      await mkdir(dir, { recursive: true });
+      await ensurePrivateDir(dir);
     } catch (error) {
       throw new MailEventsError(
         "CURSOR_STORE",
