@@ -228,12 +228,7 @@ export class EventLog {
     }
     const keep = new Set<string>();
     for (const entry of this.index.live()) if (entry.raw !== undefined) keep.add(entry.raw);
-    const moved = await this.messages.sweep(keep, opened.newEpoch ? `${opened.aside}.messages` : undefined);
-    if (moved > 0 && opened.newEpoch) {
-      this.#log.warn(
-        `local inbox: ${moved} stored message(s) no readable record refers to were moved to ${opened.aside}.messages`,
-      );
-    }
+    await this.messages.sweep(keep, opened.newEpoch ? `${opened.aside}.messages` : undefined);
     // From now on a record retention lets go of takes its raw message with it.
     this.index.onDrop = (entry) => {
       if (entry.raw !== undefined) void this.messages.remove(entry.raw);

@@ -90,7 +90,7 @@ export async function openLog(
           : "has no readable header line"
         : `has ${scan.skipped} unreadable line(s) among its records`;
     log.warn(
-      `local inbox: the log ${path} ${what}; mail that had been acknowledged may be lost; a copy is kept as ${opened.aside}; the log goes on with the records still readable under a new epoch (${opened.header.epoch}), so cursors of the old log start over`,
+      `local inbox: the log ${path} ${what}; mail that had been acknowledged may be lost; a copy is kept as ${opened.aside} (and stored messages no readable record refers to, in ${opened.aside}.messages); the log goes on with the records still readable under a new epoch (${opened.header.epoch}), so cursors of the old log start over`,
     );
     // The rewrite under the new epoch drops the cut tail with everything else unreadable.
     return opened;
