@@ -39,7 +39,11 @@ interface Outcome {
 
 async function send(port: number, subject: string, body?: string): Promise<Outcome> {
   try {
-    const reply = await sendWithNodemailer(port, { from: "shop@example.com", to: ["full@example.com"], raw: raw(subject, body) });
+    const reply = await sendWithNodemailer(port, {
+      from: "shop@example.com",
+      to: ["full@example.com"],
+      raw: raw(subject, body),
+    });
     return { subject, code: Number(reply.slice(0, 3)), reply };
   } catch (error) {
     const e = error as { responseCode?: number; response?: string; message: string };
@@ -74,7 +78,9 @@ describe.skipIf(!root)("the local inbox on a full disk", () => {
       // Each mail takes a page for its raw file and a line in the log: the space runs out
       // within a few dozen, at whatever byte it runs out.
       for (let i = 0; i < 60 && !outcomes.some((o) => o.code >= 400); i++) {
-        outcomes.push(await send(first.smtpPort, `filling ${i}`, `Your code is 123456. ${"padding ".repeat(200)}`));
+        outcomes.push(
+          await send(first.smtpPort, `filling ${i}`, `Your code is 123456. ${"padding ".repeat(200)}`),
+        );
       }
       const refused = outcomes.filter((o) => o.code >= 400);
       expect(refused.length, JSON.stringify(outcomes.slice(-3))).toBeGreaterThan(0);

@@ -12,7 +12,11 @@ const raw = (subject: string) =>
 const epochOf = (id: unknown) => /^evt_([0-9a-z]+)_\d+$/.exec(String(id))?.[1];
 
 async function send(t: TestInbox, subject: string): Promise<string> {
-  const reply = await sendWithNodemailer(t.inbox.smtpPort, { from: "a@example.com", to: ["hurt@example.com"], raw: raw(subject) });
+  const reply = await sendWithNodemailer(t.inbox.smtpPort, {
+    from: "a@example.com",
+    to: ["hurt@example.com"],
+    raw: raw(subject),
+  });
   return /stored as (evt_\S+)/.exec(reply)?.[1] as string;
 }
 
@@ -29,7 +33,9 @@ const warnings = (t: TestInbox) => t.log.lines.filter((l) => l.startsWith("warn:
 const subjects = async (t: TestInbox) =>
   (await t.events("hurt@example.com")).map((e) => (e.data as { subject: string }).subject);
 const asideFiles = async (stateDir: string) =>
-  (await readdir(join(stateDir, "inbox"))).filter((n) => n.startsWith("events.jsonl.corrupt-") && !n.endsWith(".messages"));
+  (await readdir(join(stateDir, "inbox"))).filter(
+    (n) => n.startsWith("events.jsonl.corrupt-") && !n.endsWith(".messages"),
+  );
 
 describe("a damaged inbox log", () => {
   it("sets a log with a garbled record aside, says so once, and goes on under a new epoch", async () => {
@@ -40,7 +46,9 @@ describe("a damaged inbox log", () => {
     const t = await startTestInbox({ stateDir });
     try {
       expect(warnings(t)).toHaveLength(1);
-      expect(warnings(t)[0]).toMatch(/1 unreadable line.*may be lost.*copy is kept as .*corrupt-\d+.*new epoch/);
+      expect(warnings(t)[0]).toMatch(
+        /1 unreadable line.*may be lost.*copy is kept as .*corrupt-\d+.*new epoch/,
+      );
       expect(await asideFiles(stateDir)).toHaveLength(1);
       const events = await t.events("hurt@example.com");
       expect(events.map((e) => (e.data as { subject: string }).subject)).toEqual(["one", "three"]);
@@ -98,7 +106,9 @@ describe("a damaged inbox log", () => {
       const t = await startTestInbox({ stateDir });
       try {
         expect(warnings(t), damage).toHaveLength(1);
-        expect(warnings(t)[0]).toMatch(damage === "delete" ? /is missing.*mail is lost.*new epoch/ : /was empty.*new epoch/);
+        expect(warnings(t)[0]).toMatch(
+          damage === "delete" ? /is missing.*mail is lost.*new epoch/ : /was empty.*new epoch/,
+        );
         expect(epochOf(await send(t, "four"))).not.toBe(epoch);
       } finally {
         await t.close();
@@ -149,9 +159,9 @@ describe("raw messages stored apart from the log", () => {
     try {
       const bytes = `From: a@example.com\r\nTo: raw@example.com\r\nSubject: raw\r\nX-Odd: \u00e9\r\n\r\nline\r\n`;
       await sendWithPython(t.inbox.smtpPort, { from: "a@example.com", to: ["raw@example.com"], raw: bytes });
-      const [event] = await t.events("raw@example.com");
-      const ref = (event?.data as { raw: { file: string; size: number; sha256: string } }).raw;
-      const stored = (await t.inbox.rawMessage?.(String(event?.id))) as Buffer;
+      const [event] = (await t.events("raw@example.com")) as [Record<string, unknown>];
+      const ref = (event.data as { raw: { file: string; size: number; sha256: string } }).raw;
+      const stored = (await t.inbox.rawMessage?.(String(event.id))) as Buffer;
       expect(stored.toString("utf8")).toBe(bytes);
       expect(ref.size).toBe(stored.length);
       const { createHash } = await import("node:crypto");
@@ -159,9 +169,10 @@ describe("raw messages stored apart from the log", () => {
       for (let i = 0; i < 5; i++) await send(t, `more ${i}`);
       const messages = join(stateDir, "inbox", "messages");
       // Retention keeps 3 records; their raw files and no others stay.
-      for (let i = 0; i < 50 && (await readdir(messages)).length > 3; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 50 && (await readdir(messages)).length > 3; i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(await readdir(messages)).toHaveLength(3);
-      expect(await t.inbox.rawMessage?.(String(event?.id))).toBeUndefined();
+      expect(await t.inbox.rawMessage?.(String(event.id))).toBeUndefined();
     } finally {
       await t.close();
     }

@@ -21,17 +21,29 @@ export function bigMessage(i, bytes) {
 
 const stateDir = await mkdtemp(join(tmpdir(), "big-mail-rss-"));
 const child = spawn(process.execPath, [main, "inbox"], {
-  env: { PATH: process.env.PATH ?? "", MAIL_EVENTS_STATE_DIR: stateDir, MAIL_EVENTS_SMTP_PORT: "0", MAIL_EVENTS_HTTP_PORT: "0" },
+  env: {
+    PATH: process.env.PATH ?? "",
+    MAIL_EVENTS_STATE_DIR: stateDir,
+    MAIL_EVENTS_SMTP_PORT: "0",
+    MAIL_EVENTS_HTTP_PORT: "0",
+  },
   stdio: ["ignore", "pipe", "inherit"],
 });
 const [line] = await once(createInterface({ input: child.stdout }), "line");
 const port = Number(new URL(JSON.parse(line).smtp).port);
-const hwm = async () => Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, "utf8"))?.[1]) / 1024;
+const hwm = async () =>
+  Number(/VmHWM:\s+(\d+)/.exec(await readFile(`/proc/${child.pid}/status`, "utf8"))?.[1]) / 1024;
 const idle = await hwm();
 const t0 = performance.now();
 const results = await Promise.allSettled(
   Array.from({ length: count }, async (_, i) => {
-    const transport = nodemailer.createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true, socketTimeout: 120_000 });
+    const transport = nodemailer.createTransport({
+      host: "127.0.0.1",
+      port,
+      secure: false,
+      ignoreTLS: true,
+      socketTimeout: 120_000,
+    });
     try {
       const info = await transport.sendMail({
         envelope: { from: "big@example.com", to: [`big${i}@example.com`] },

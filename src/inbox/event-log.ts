@@ -248,7 +248,9 @@ export class EventLog {
         this.#log.error(`local inbox: could not write the log in ${this.#dir}: ${reason}`);
         const code = (error as NodeJS.ErrnoException).code;
         for (const p of batch) {
-          p.reject(Object.assign(new Error(`the local inbox could not store the message (${reason})`), { code }));
+          p.reject(
+            Object.assign(new Error(`the local inbox could not store the message (${reason})`), { code }),
+          );
         }
         continue;
       }

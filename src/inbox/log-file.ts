@@ -75,7 +75,9 @@ export async function writeFully(handle: FileHandle, buffer: Buffer, position: n
   for (let done = 0; done < buffer.length; ) {
     const { bytesWritten } = await handle.write(buffer, done, buffer.length - done, position + done);
     if (bytesWritten <= 0) {
-      throw Object.assign(new Error("no space left on the device (a write stored 0 bytes)"), { code: "ENOSPC" });
+      throw Object.assign(new Error("no space left on the device (a write stored 0 bytes)"), {
+        code: "ENOSPC",
+      });
     }
     done += bytesWritten;
   }

@@ -101,7 +101,9 @@ export async function openLog(
     await handle.datasync();
     onRecord(tail.record, scan.size, tail.bytes + 1);
     opened.size = scan.size + tail.bytes + 1;
-    log.warn(`local inbox: the last record of the log (seq ${tail.record.seq}) had lost its line end; restored it`);
+    log.warn(
+      `local inbox: the last record of the log (seq ${tail.record.seq}) had lost its line end; restored it`,
+    );
   } else if (tail !== undefined) {
     const aside = `${asideName(path, now())}.tail`;
     await saveRange(handle, scan.size, tail.bytes, aside);

@@ -92,7 +92,9 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       return `OK: stored as ${record.id}`;
     } catch (error) {
       await eventLog.messages.remove(file);
-      throw (error as { responseCode?: number }).responseCode ? error : storageFailure(error, "writing the log");
+      throw (error as { responseCode?: number }).responseCode
+        ? error
+        : storageFailure(error, "writing the log");
     }
   };
   let opened!: (value: { eventLog: EventLog; smtpPort: number }) => void;
