@@ -7,6 +7,7 @@ import { eventId, type LogHeader, type LogRecord, newHeader, seqOfEventId } from
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
 import { exists, openLog } from "./log-open.js";
 import { MessageStore, type RawRef } from "./message-store.js";
+import { RecentLines } from "./recent-lines.js";
 import { SegmentFile } from "./segment-file.js";
 import { sweepSpool } from "./spool.js";
 import { Waiters } from "./waiters.js";
@@ -36,13 +37,6 @@ interface Pending {
 }
 
 const FILE = "events.jsonl";
-/**
- * The cache of lines just written is bounded by bytes, not only by count: 512 lines of
- * large mails were most of a gigabyte. Lines longer than `RECENT_LINE_MAX` are read from disk.
- */
-const RECENT_COUNT = 512;
-const RECENT_BYTES = 4 * 1024 * 1024;
-const RECENT_LINE_MAX = 256 * 1024;
 
 /** The raw message reference a record's data carries, if any. */
 const rawOf = (data: Record<string, unknown>): RawRef | undefined => {
@@ -75,9 +69,7 @@ export class EventLog {
   #flushing: Promise<void> | undefined;
   #closed = false;
   readonly #waiters = new Waiters();
-  /** Lines just written, so live readers woken by an append skip the disk. */
-  readonly #recent = new Map<number, Buffer>();
-  #recentBytes = 0;
+  readonly #recent = new RecentLines();
 
   private constructor(options: EventLogOptions) {
     this.#dir = options.dir;
@@ -258,24 +250,13 @@ export class EventLog {
       for (const p of batch) {
         this.index.add(entryOf(p.record, off, p.line.length));
         off += p.line.length;
-        this.#remember(p.record.seq, p.line);
+        this.#recent.add(p.record.seq, p.line);
         for (const id of p.record.ids) woken.add(id);
       }
       for (const p of batch) p.resolve(p.record);
       this.#waiters.wake(woken);
       const { deadBytes, liveBytes } = this.index;
       if (deadBytes >= Math.max(this.#compactMinBytes, liveBytes)) await this.#compact();
-    }
-  }
-
-  #remember(seq: number, line: Buffer): void {
-    if (line.length > RECENT_LINE_MAX) return;
-    this.#recent.set(seq, line);
-    this.#recentBytes += line.length;
-    while (this.#recent.size > RECENT_COUNT || this.#recentBytes > RECENT_BYTES) {
-      const [oldest, bytes] = this.#recent.entries().next().value as [number, Buffer];
-      this.#recent.delete(oldest);
-      this.#recentBytes -= bytes.length;
     }
   }
 
