@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { PRIVATE_FILE_MODE } from "../state-dir.js";
 
 /*
  * The cursor file's small, hot I/O: a lock, a read, a durable replace. Each is a handful of
@@ -77,5 +78,6 @@ export function readIfExists(file: string): string | undefined {
  */
 export function replaceDurably(file: string, text: string): void {
   if (libraries === undefined) throw new Error("replaceDurably called before withLock loaded its library");
-  libraries[1].sync(file, text, { fsync: true });
+  // 0600 whatever the umask: cursors name the identities an agent reads.
+  libraries[1].sync(file, text, { fsync: true, mode: PRIVATE_FILE_MODE });
 }

@@ -1,9 +1,9 @@
 import { renameSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Position } from "../sources/source.js";
+import { ensurePrivateDir } from "../state-dir.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
 import {
   keyOf,
@@ -73,7 +73,7 @@ export class FileCursorStore implements CursorStore {
 
   static async open(dir: string, log: Logger, now: () => Date = () => new Date()): Promise<FileCursorStore> {
     try {
-      await mkdir(dir, { recursive: true });
+      await ensurePrivateDir(dir);
     } catch (error) {
       throw new MailEventsError(
         "CURSOR_STORE",

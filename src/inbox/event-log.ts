@@ -1,18 +1,15 @@
-import { type FileHandle, mkdir, open, readdir, unlink } from "node:fs/promises";
+import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../log.js";
-import { COMPACT_PREFIX, createLogFile, writeCompacted } from "./log-compaction.js";
-import {
-  eventId,
-  type LogHeader,
-  type LogRecord,
-  newHeader,
-  scanLog,
-  seqOfEventId,
-  syncDir,
-} from "./log-file.js";
+import { ensurePrivateDir } from "../state-dir.js";
+import { COMPACT_PREFIX, writeCompacted } from "./log-compaction.js";
+import { eventId, type LogHeader, type LogRecord, newHeader, seqOfEventId } from "./log-file.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
+import { exists, openLog } from "./log-open.js";
+import { MessageStore, type RawRef } from "./message-store.js";
+import { RecentLines } from "./recent-lines.js";
 import { SegmentFile } from "./segment-file.js";
+import { sweepSpool } from "./spool.js";
 import { Waiters } from "./waiters.js";
 
 export interface EventLogOptions {
@@ -40,7 +37,12 @@ interface Pending {
 }
 
 const FILE = "events.jsonl";
-const RECENT_COUNT = 512;
+
+/** The raw message reference a record's data carries, if any. */
+const rawOf = (data: Record<string, unknown>): RawRef | undefined => {
+  const raw = data.raw as Partial<RawRef> | undefined;
+  return typeof raw?.file === "string" ? (raw as RawRef) : undefined;
+};
 
 /**
  * The inbox's durable, append-only log: one JSON line per mail. An append resolves only once
@@ -55,6 +57,10 @@ export class EventLog {
   readonly #now: () => number;
   readonly #compactMinBytes: number;
   readonly index: LogIndex;
+  /** The raw messages the records refer to (`data.raw`), under `messages/`. */
+  readonly messages: MessageStore;
+  /** Where large incoming messages are written while they arrive. */
+  readonly spoolDir: string;
   #header: LogHeader = newHeader();
   #file!: SegmentFile;
   #lastSeq = 0;
@@ -63,8 +69,7 @@ export class EventLog {
   #flushing: Promise<void> | undefined;
   #closed = false;
   readonly #waiters = new Waiters();
-  /** Lines just written, so live readers woken by an append skip the disk. */
-  readonly #recent = new Map<number, Buffer>();
+  readonly #recent = new RecentLines();
 
   private constructor(options: EventLogOptions) {
     this.#dir = options.dir;
@@ -76,6 +81,8 @@ export class EventLog {
       perIdentity: options.retention?.perIdentity ?? 10_000,
       total: options.retention?.total ?? 100_000,
     });
+    this.messages = new MessageStore(join(options.dir, "messages"));
+    this.spoolDir = join(options.dir, "spool");
   }
 
   /** Opens (or creates) the log and rebuilds the index from it. */
@@ -97,6 +104,16 @@ export class EventLog {
   /** The seq inside one of this log's event ids, or undefined. */
   seqOf(id: string): number | undefined {
     return seqOfEventId(this.#header.epoch, id);
+  }
+
+  /**
+   * The original bytes of the message behind event `id` (of this epoch), or undefined when
+   * the id is unknown, retention dropped it, or it was stored without its raw message.
+   */
+  async rawMessage(id: string): Promise<Buffer | undefined> {
+    const seq = this.seqOf(id);
+    const raw = seq === undefined ? undefined : this.index.find(seq)?.raw;
+    return raw === undefined ? undefined : this.messages.read(raw);
   }
 
   /** Appends one record; resolves once it is on disk and visible to readers. */
@@ -174,34 +191,40 @@ export class EventLog {
   }
 
   async #load(): Promise<void> {
-    await mkdir(this.#dir, { recursive: true });
+    await ensurePrivateDir(this.#dir);
+    const lived = await exists(this.messages.dir);
+    await this.messages.open();
+    await sweepSpool(this.spoolDir);
     for (const name of await readdir(this.#dir)) {
       if (name.startsWith(`${FILE}${COMPACT_PREFIX}`)) await unlink(join(this.#dir, name)).catch(() => {});
     }
-    let handle: FileHandle;
-    try {
-      handle = await open(this.#path, "r+");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      handle = await createLogFile(this.#path, this.#header);
-      await syncDir(this.#dir);
-      this.#file = new SegmentFile(handle, (await handle.stat()).size);
-      return;
-    }
-    const { header, size } = await scanLog(
-      handle,
+    const opened = await openLog(
+      this.#path,
+      this.#dir,
+      lived,
+      this.#log,
       (record, off, len) => {
         this.#lastSeq = record.seq;
         this.#lastTs = Math.max(this.#lastTs, record.ts);
         this.index.add(entryOf(record, off, len));
       },
-      this.#log,
+      this.#now,
     );
-    this.#file = new SegmentFile(handle, size);
-    if (header) this.#header = header;
-    // A log without its header line (hand-edited, or cut short) gets one by a rewrite.
-    if (header === undefined && size > 0) await this.#compact();
-    else if (size === 0) await this.#file.append(Buffer.from(`${JSON.stringify(this.#header)}\n`));
+    // Never below a seq the file held, even on a line that could not be read.
+    this.#lastSeq = Math.max(this.#lastSeq, opened.maxSeq);
+    this.#file = new SegmentFile(opened.handle, opened.size);
+    if (opened.newEpoch) {
+      await this.#compact(opened.header);
+    } else {
+      this.#header = opened.header;
+    }
+    const keep = new Set<string>();
+    for (const entry of this.index.live()) if (entry.raw !== undefined) keep.add(entry.raw);
+    await this.messages.sweep(keep, opened.newEpoch ? `${opened.aside}.messages` : undefined);
+    // From now on a record retention lets go of takes its raw message with it.
+    this.index.onDrop = (entry) => {
+      if (entry.raw !== undefined) void this.messages.remove(entry.raw);
+    };
   }
 
   async #flush(): Promise<void> {
@@ -215,14 +238,19 @@ export class EventLog {
         // Nothing in this batch was acknowledged, and the file was cut back to before it.
         const reason = (error as Error).message;
         this.#log.error(`local inbox: could not write the log in ${this.#dir}: ${reason}`);
-        for (const p of batch) p.reject(new Error(`the local inbox could not store the message (${reason})`));
+        const code = (error as NodeJS.ErrnoException).code;
+        for (const p of batch) {
+          p.reject(
+            Object.assign(new Error(`the local inbox could not store the message (${reason})`), { code }),
+          );
+        }
         continue;
       }
       const woken = new Set<string>();
       for (const p of batch) {
         this.index.add(entryOf(p.record, off, p.line.length));
         off += p.line.length;
-        this.#remember(p.record.seq, p.line);
+        this.#recent.add(p.record.seq, p.line);
         for (const id of p.record.ids) woken.add(id);
       }
       for (const p of batch) p.resolve(p.record);
@@ -232,25 +260,40 @@ export class EventLog {
     }
   }
 
-  #remember(seq: number, line: Buffer): void {
-    this.#recent.set(seq, line);
-    if (this.#recent.size > RECENT_COUNT) this.#recent.delete(this.#recent.keys().next().value as number);
-  }
-
-  /** Drops the records retention let go of from the file. Runs between group commits. */
-  async #compact(): Promise<void> {
+  /**
+   * Drops the records retention let go of from the file. Runs between group commits. With
+   * `epoch` (a repair at open), every record is rewritten with an event id of that new
+   * epoch, which must succeed: the log cannot go on half in one epoch and half in another.
+   */
+  async #compact(epoch?: LogHeader): Promise<void> {
     const live = this.index.live();
+    const header = epoch ?? this.#header;
+    const reissue =
+      epoch === undefined
+        ? undefined
+        : (line: Buffer) => {
+            const record = JSON.parse(line.toString("utf8")) as LogRecord;
+            record.id = eventId(epoch.epoch, record.seq);
+            return Buffer.from(`${JSON.stringify(record)}\n`);
+          };
     try {
-      const { offsets, size } = await writeCompacted(this.#path, this.#header, live, (spans) =>
-        this.#file.read(spans),
+      const { offsets, lengths, size } = await writeCompacted(
+        this.#path,
+        header,
+        live,
+        (spans) => this.#file.read(spans),
+        reissue,
       );
       await this.#file.swap(this.#path, size, () => {
         live.forEach((entry, i) => {
           entry.off = offsets[i] as number;
+          entry.len = lengths[i] as number;
         });
         this.index.compacted(live);
+        this.#header = header;
       });
     } catch (error) {
+      if (epoch !== undefined) throw error;
       this.#log.warn(
         `local inbox: compaction failed, the log keeps growing for now: ${(error as Error).message}`,
       );
@@ -267,4 +310,5 @@ const entryOf = (record: LogRecord, off: number, len: number): LogEntry => ({
   off,
   len,
   refs: 0,
+  ...(rawOf(record.data) === undefined ? {} : { raw: (rawOf(record.data) as RawRef).file }),
 });

@@ -1,5 +1,6 @@
 import type { Logger } from "../log.js";
 import type { Retention } from "./log-index.js";
+import type { SmtpLimits } from "./smtp-guard.js";
 
 export { ensureInbox } from "./ensure-inbox.js";
 export { startInbox } from "./start-inbox.js";
@@ -19,6 +20,8 @@ export interface InboxOptions {
   maxMessageBytes?: number;
   /** Recipients per message (default 100). */
   maxRecipients?: number;
+  /** Connection cap and session time limits of the SMTP side (defaults: `DEFAULT_SMTP_LIMITS`). */
+  smtpLimits?: Partial<SmtpLimits>;
   /** Events kept: newest per identity (default 10,000) and in all (default 100,000). */
   retention?: Partial<Retention>;
   /** Dead bytes in the log before it is compacted (default 16 MiB). */
@@ -36,5 +39,7 @@ export interface RunningInbox {
   httpUrl: string;
   /** False when another process's inbox on these ports is being used. */
   owned: boolean;
+  /** The original bytes of email `id` (in-process inboxes only); undefined once dropped. */
+  rawMessage?(id: string): Promise<Buffer | undefined>;
   close(): Promise<void>;
 }

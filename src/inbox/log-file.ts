@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
-import type { Logger } from "../log.js";
 
 /** The first line of the log: what it is, and a random epoch that makes event ids unique. */
 export interface LogHeader {
@@ -22,10 +21,16 @@ export interface LogRecord {
   data: Record<string, unknown>;
 }
 
+/**
+ * A fresh epoch: base36 milliseconds then random hex, so epochs sort by creation time (a log
+ * made afresh always sorts after the one it replaced) and two made in one ms still differ.
+ */
+export const newEpoch = (now = Date.now()): string => `${now.toString(36)}${randomBytes(3).toString("hex")}`;
+
 export const newHeader = (): LogHeader => ({
   log: "mail-events-mcp-inbox",
   v: 1,
-  epoch: randomBytes(5).toString("hex"),
+  epoch: newEpoch(),
   created: new Date().toISOString(),
 });
 
@@ -33,11 +38,11 @@ export const eventId = (epoch: string, seq: number): string => `evt_${epoch}_${s
 
 /** The seq inside an event id of this log's epoch, or undefined for any other id. */
 export function seqOfEventId(epoch: string, id: string): number | undefined {
-  const match = /^evt_([0-9a-f]+)_(\d{1,15})$/.exec(id);
+  const match = /^evt_([0-9a-z]+)_(\d{1,15})$/.exec(id);
   return match?.[1] === epoch ? Number(match[2]) : undefined;
 }
 
-function isRecord(value: unknown): value is LogRecord {
+export function isRecord(value: unknown): value is LogRecord {
   const r = value as Partial<LogRecord> | null;
   return (
     typeof r === "object" &&
@@ -54,30 +59,73 @@ function isRecord(value: unknown): value is LogRecord {
   );
 }
 
+/** A storage error: the disk is full (or over quota), so the sender should try later (452). */
+export const isDiskFull = (error: unknown): boolean => {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+};
+
+/**
+ * Writes all of `buffer` at `position`. A write may store fewer bytes than asked (a nearly
+ * full disk does exactly that) without failing: a caller that trusted one call would leave a
+ * hole in the middle of a record and still acknowledge it, so this loops, and a write that
+ * stores nothing is reported as the full disk it is.
+ */
+export async function writeFully(handle: FileHandle, buffer: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < buffer.length; ) {
+    const { bytesWritten } = await handle.write(buffer, done, buffer.length - done, position + done);
+    if (bytesWritten <= 0) {
+      throw Object.assign(new Error("no space left on the device (a write stored 0 bytes)"), {
+        code: "ENOSPC",
+      });
+    }
+    done += bytesWritten;
+  }
+}
+
+/** What a scan found besides the good records: the damage, for the log to act on. */
 export interface ScanResult {
   header: LogHeader | undefined;
   /** Bytes of whole, newline-terminated lines: where the next append goes. */
   size: number;
+  /** The file's size as found. */
+  fileSize: number;
+  /** Whole lines that were not readable records in seq order (the header excepted). */
+  skipped: number;
+  /** Highest seq seen anywhere, readable or not, so the counter never goes back. */
+  maxSeq: number;
+  /** Bytes after the last newline (a line cut short), if any. */
+  tail?: { bytes: number; zeros: boolean; seq?: number; record?: LogRecord };
 }
 
+const TAIL_KEPT = 4 << 20;
+
+const seqPrefix = (bytes: Buffer): number | undefined => {
+  const match = /^\{"seq":(\d{1,15}),/.exec(bytes.subarray(0, 40).toString("latin1"));
+  return match ? Number(match[1]) : undefined;
+};
+
 /**
- * Reads the log once at start-up, streaming, calling `onRecord` for every good line in order.
- * A last line without its newline is what a crash mid-append leaves: it was never
- * acknowledged, so it is cut off with a warning. A bad line elsewhere is skipped, never fatal.
+ * Reads the log once at start-up, streaming, calling `onRecord` for every good line in
+ * order, and reports what it could not read. It changes nothing: the log decides.
  */
 export async function scanLog(
   handle: FileHandle,
   onRecord: (record: LogRecord, off: number, len: number) => void,
-  log: Logger,
 ): Promise<ScanResult> {
   let header: LogHeader | undefined;
   let lastSeq = 0;
+  let maxSeq = 0;
   let skipped = 0;
   let size = 0; // offset just past the last newline seen
   let pending: Buffer[] = []; // the current line's bytes before this chunk
   let pendingBytes = 0;
+  let fileSize = 0;
+  let nonZero = false;
   const chunk = Buffer.allocUnsafe(1 << 20);
   const line = (bytes: Buffer, off: number) => {
+    const prefixed = seqPrefix(bytes);
+    if (prefixed !== undefined) maxSeq = Math.max(maxSeq, prefixed);
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString("utf8"));
@@ -89,6 +137,7 @@ export async function scanLog(
       header = value as LogHeader;
     } else if (isRecord(value) && value.seq > lastSeq) {
       lastSeq = value.seq;
+      maxSeq = Math.max(maxSeq, value.seq);
       onRecord(value, off, bytes.length + 1);
     } else {
       skipped++;
@@ -105,23 +154,37 @@ export async function scanLog(
       size += bytes.length + 1;
       pending = [];
       pendingBytes = 0;
+      nonZero = false;
       start = nl + 1;
     }
     if (start < bytesRead) {
-      pending.push(Buffer.from(chunk.subarray(start, bytesRead)));
+      // Only the head of an unterminated run is kept (enough to name its seq, or to parse a
+      // whole record that lost its newline): a zeroed file of gigabytes is only counted.
+      const rest = chunk.subarray(start, bytesRead);
+      if (!nonZero && rest.some((b) => b !== 0)) nonZero = true;
+      if (pendingBytes < TAIL_KEPT) pending.push(Buffer.from(rest));
       pendingBytes += bytesRead - start;
     }
     position += bytesRead;
+    fileSize = position;
   }
-  if (skipped > 0) log.warn(`local inbox: skipped ${skipped} unreadable line(s) in the log`);
+  const result: ScanResult = { header, size, fileSize, skipped, maxSeq };
   if (pendingBytes > 0) {
-    log.warn(
-      `local inbox: dropped an incomplete last record (${pendingBytes} bytes) left by a crash; it was never acknowledged to the sender`,
-    );
-    await handle.truncate(size);
-    await handle.sync();
+    const bytes = Buffer.concat(pending);
+    const zeros = !nonZero;
+    const tail: NonNullable<ScanResult["tail"]> = { bytes: pendingBytes, zeros };
+    const seq = seqPrefix(bytes);
+    if (seq !== undefined) {
+      tail.seq = seq;
+      result.maxSeq = Math.max(result.maxSeq, seq);
+    }
+    try {
+      const value: unknown = JSON.parse(bytes.toString("utf8"));
+      if (isRecord(value) && value.seq > lastSeq && bytes.length === pendingBytes) tail.record = value;
+    } catch {}
+    result.tail = tail;
   }
-  return { header, size };
+  return result;
 }
 
 /** Makes a create or rename durable: the directory entry itself must reach the disk. */

@@ -12,7 +12,10 @@ export interface LogEntry {
   readonly ids: readonly string[];
   /** Byte offset of the line in the log file; compaction moves it. */
   off: number;
-  readonly len: number;
+  /** Length of the line; a rewrite under a new epoch changes it. */
+  len: number;
+  /** The stored raw message's file name (under `messages/`), if the record has one. */
+  readonly raw?: string;
   /** Identities still holding the entry; 0 = dropped by retention, gone at the next compaction. */
   refs: number;
 }
@@ -111,6 +114,9 @@ export class LogIndex {
   liveBytes = 0;
   deadBytes = 0;
 
+  /** Called once for each entry retention lets go of (its raw message can go too). */
+  onDrop: (entry: LogEntry) => void = () => {};
+
   constructor(retention: Retention) {
     this.#retention = retention;
   }
@@ -163,6 +169,12 @@ export class LogIndex {
     return { entries, cursor, hasMore: false };
   }
 
+  /** The live entry of `seq`, if retention still keeps it. */
+  find(seq: number): LogEntry | undefined {
+    const entry = this.#all.at(this.#all.indexAfter(seq - 1));
+    return entry?.seq === seq && entry.refs > 0 ? entry : undefined;
+  }
+
   /** Live entries in seq order (what a compaction keeps). */
   live(): LogEntry[] {
     const out: LogEntry[] = [];
@@ -178,6 +190,7 @@ export class LogIndex {
     this.#all = new EntryList();
     for (const entry of live) this.#all.push(entry);
     this.deadBytes = 0;
+    this.liveBytes = live.reduce((sum, entry) => sum + entry.len, 0);
   }
 
   #release(entry: LogEntry): void {
@@ -186,6 +199,7 @@ export class LogIndex {
     this.liveCount--;
     this.liveBytes -= entry.len;
     this.deadBytes += entry.len;
+    this.onDrop(entry);
   }
 
   /** The oldest live entry is at the front of every list still holding it. */

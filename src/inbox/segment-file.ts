@@ -1,4 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
+import { writeFully } from "./log-file.js";
 
 /** Where one line lives in the file. */
 export interface Span {
@@ -25,6 +26,7 @@ export class SegmentFile {
   #current: Pinned;
   /** Bytes of whole lines: where the next append goes. */
   size: number;
+  #cutPending = false;
 
   constructor(handle: FileHandle, size: number) {
     this.#current = { handle, readers: 0, retired: false };
@@ -35,14 +37,29 @@ export class SegmentFile {
     return this.#current.handle;
   }
 
-  /** Writes `buffer` at the end and syncs it; returns the offset it went to. */
+  /**
+   * Writes `buffer` at the end and syncs it; returns the offset it went to. It counts only
+   * once every byte is written and synced: a short write (a full disk) or a failed sync cuts
+   * the file back, so no part of a failed batch stays behind the next one.
+   */
   async append(buffer: Buffer): Promise<number> {
     const start = this.size;
+    const handle = this.#current.handle;
+    if (this.#cutPending) {
+      // The last failure could not cut its bytes off; until that succeeds nothing is appended.
+      await handle.truncate(start);
+      this.#cutPending = false;
+    }
     try {
-      await this.#current.handle.write(buffer, 0, buffer.length, start);
-      await this.#current.handle.datasync();
+      await writeFully(handle, buffer, start);
+      await handle.datasync();
     } catch (error) {
-      await this.#current.handle.truncate(start).catch(() => {});
+      await handle.truncate(start).then(
+        () => handle.datasync(),
+        () => {
+          this.#cutPending = true;
+        },
+      );
       throw error;
     }
     this.size = start + buffer.length;

@@ -1,15 +1,38 @@
 import { join } from "node:path";
 import { VERSION } from "../version.js";
+import { ensurePrivateDir } from "../state-dir.js";
+import { ByteBudget, ByteGate } from "./byte-budget.js";
 import { EventLog } from "./event-log.js";
 import { probeHealth } from "./health.js";
 import { type InboxHttp, startInboxHttp } from "./http-server.js";
 import type { InboxOptions, RunningInbox } from "./index.js";
-import { parseMessage } from "./parse-message.js";
+import { isDiskFull } from "./log-file.js";
+import { newMessageName } from "./message-store.js";
+import { type Envelope, parseMessage } from "./parse-message.js";
 import { PortInUseError, portError } from "./port-error.js";
 import { type SmtpSink, startSmtpSink } from "./smtp-sink.js";
+import type { Received } from "./spool.js";
 import { acquireStateLock, type StateLock } from "./state-lock.js";
 
 const DEFAULT_HOST = "127.0.0.1";
+/** Memory all messages in flight may hold, and one message before it goes to the spool. */
+const IN_FLIGHT_BYTES = 32 * 1024 * 1024;
+const IN_MEMORY_MESSAGE_BYTES = 1024 * 1024;
+/** Raw bytes being parsed at once: parsing costs several times a message's size. */
+const PARSE_BYTES = 24 * 1024 * 1024;
+
+/** The SMTP reply for a storage failure: 452 when the disk is full, else 451. */
+function storageFailure(error: unknown, what: string): Error {
+  const full = isDiskFull(error);
+  return Object.assign(
+    new Error(
+      full
+        ? `the local inbox's disk is full, so the message was not stored (${what})`
+        : `the local inbox could not store the message (${what}: ${(error as Error).message})`,
+    ),
+    { responseCode: full ? 452 : 451 },
+  );
+}
 
 /** Says so when the program on our HTTP port is itself a running inbox. */
 async function explainHttpConflict(error: PortInUseError, host: string): Promise<never> {
@@ -32,6 +55,48 @@ async function explainHttpConflict(error: PortInUseError, host: string): Promise
 export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
   const host = options.host ?? DEFAULT_HOST;
   const dir = join(options.stateDir, "inbox");
+  await ensurePrivateDir(options.stateDir);
+  await ensurePrivateDir(dir);
+  const parses = new ByteGate(PARSE_BYTES);
+  /**
+   * Parses, stores the raw message apart (synced, directory entry too), then appends the
+   * bounded event that points at it: a `250` covers both, a failure answers 4xx/5xx.
+   */
+  const store = async (eventLog: EventLog, message: Received, envelope: Envelope): Promise<string> => {
+    const data = await parses
+      .run(message.size, async () => parseMessage(await message.bytes(), envelope))
+      .catch((error: Error) => {
+        throw Object.assign(new Error(`the message could not be parsed: ${error.message}`), {
+          responseCode: 554,
+        });
+      });
+    const file = newMessageName();
+    try {
+      if (message.path === undefined) await eventLog.messages.write(file, await message.bytes());
+      else await eventLog.messages.adopt(message.path, file);
+      await eventLog.messages.syncEntries();
+    } catch (error) {
+      await eventLog.messages.remove(file);
+      throw storageFailure(error, "writing the raw message");
+    }
+    // One event per distinct recipient, and `*`, which sees every mail.
+    const ids = [...new Set(envelope.rcptTo.map((a) => a.toLowerCase())), "*"];
+    const raw = { file, size: message.size, sha256: message.sha256 };
+    try {
+      const record = await eventLog.append({
+        type: "email.received",
+        ids,
+        from: data.fromAddress,
+        data: { ...data, raw },
+      });
+      return `OK: stored as ${record.id}`;
+    } catch (error) {
+      await eventLog.messages.remove(file);
+      throw (error as { responseCode?: number }).responseCode
+        ? error
+        : storageFailure(error, "writing the log");
+    }
+  };
   let opened!: (value: { eventLog: EventLog; smtpPort: number }) => void;
   let failed!: (error: Error) => void;
   const ready = new Promise<{ eventLog: EventLog; smtpPort: number }>((resolve, reject) => {
@@ -62,17 +127,17 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       maxMessageBytes: options.maxMessageBytes ?? 10 * 1024 * 1024,
       maxRecipients: options.maxRecipients ?? 100,
       log: options.log,
-      deliver: async (raw, envelope) => {
-        await ready;
-        const data = await parseMessage(raw, envelope).catch((error: Error) => {
-          throw Object.assign(new Error(`the message could not be parsed: ${error.message}`), {
-            responseCode: 554,
-          });
-        });
-        // One event per distinct recipient, and `*`, which sees every mail.
-        const ids = [...new Set(envelope.rcptTo.map((a) => a.toLowerCase())), "*"];
-        const record = await log().append({ type: "email.received", ids, from: data.fromAddress, data });
-        return `OK: stored as ${record.id}`;
+      spoolDir: join(dir, "spool"),
+      memory: new ByteBudget(IN_FLIGHT_BYTES),
+      memoryPerMessage: IN_MEMORY_MESSAGE_BYTES,
+      ...(options.smtpLimits === undefined ? {} : { limits: options.smtpLimits }),
+      deliver: async (message, envelope) => {
+        try {
+          await ready;
+          return await store(log(), message, envelope);
+        } finally {
+          await message.discard();
+        }
       },
     }).catch((error: unknown) => portError("smtp", options.smtpPort, error));
     lock = await acquireStateLock(dir, { smtpPort: smtp.port, httpPort: http.port });
@@ -97,6 +162,7 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
     smtpPort: smtp.port,
     httpUrl: `http://${host}:${http.port}`,
     owned: true,
+    rawMessage: (id) => running.eventLog.rawMessage(id),
     close() {
       // SMTP first: no new mail; then the log flushes what it accepted; then readers go.
       closing ??= (async () => {

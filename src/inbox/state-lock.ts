@@ -40,7 +40,7 @@ export async function acquireStateLock(
   const info: LockInfo = { pid: process.pid, ...ports, started: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
     try {
-      const handle = await open(path, "wx");
+      const handle = await open(path, "wx", 0o600);
       await handle.writeFile(JSON.stringify(info));
       await handle.close();
       break;
