@@ -1,0 +1,75 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, unlink } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { MailEventsError } from "./errors.js";
+
+/** The state directory cannot be made or written: one line naming the variable and the fix. */
+export function stateDirError(dir: string, error: unknown): MailEventsError {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  const why =
+    code === "EROFS"
+      ? "it is on a read-only file system"
+      : code === "EACCES" || code === "EPERM"
+        ? "this user may not write there"
+        : code === "ENOTDIR"
+          ? "part of that path is a file, not a folder"
+          : code === "ENOSPC" || code === "EDQUOT"
+            ? "the disk is full"
+            : code === "ENOENT"
+              ? "that folder cannot be created there"
+              : `${code ?? (error as Error)?.message ?? String(error)}`;
+  return new MailEventsError(
+    "STATE_DIR",
+    `cannot use the state directory ${dir}: ${why}; set MAIL_EVENTS_STATE_DIR (--state-dir) to a writable folder`,
+    { cause: error },
+  );
+}
+
+/**
+ * `mkdir -p` that always ends. Node's own `{ recursive: true }` loops forever where mkdir
+ * answers ENOENT for a path whose parent exists (under /proc, for one): it keeps re-making the
+ * parent and retrying. Here each level is made once, top down, and any refusal ends it.
+ */
+export async function makeDirs(dir: string, mode = 0o700): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    try {
+      await mkdir(at, { mode });
+      break;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EEXIST") break;
+      const parent = dirname(at);
+      if (code !== "ENOENT" || parent === at) throw error;
+      missing.push(at);
+      at = parent;
+    }
+  }
+  for (const level of missing.reverse()) {
+    try {
+      await mkdir(level, { mode });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+  // The top level existed (EEXIST) even if it is a file: opening a file in it says so.
+}
+
+/**
+ * Makes `dir` if needed and proves it writable (a probe file is created and removed), so a
+ * read-only or impossible state directory is one clear `[STATE_DIR]` error at start, not a
+ * hang or a stack trace at the first write.
+ */
+export async function prepareStateDir(dir: string): Promise<void> {
+  const probe = join(dir, `.probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+  try {
+    await makeDirs(dir);
+    const handle = await open(probe, "wx", 0o600);
+    await handle.close();
+    await unlink(probe);
+  } catch (error) {
+    await unlink(probe).catch(() => {});
+    throw stateDirError(dir, error);
+  }
+}
