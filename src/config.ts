@@ -117,7 +117,10 @@ export function loadConfig(
     const key = (issue?.path[0] ?? "source") as Setting;
     const { env: name, flag } = SETTINGS[key];
     const shown = key === "token" ? "" : ` (got ${JSON.stringify(redact(raw[key] ?? "", raw))})`;
-    throw new MailEventsError("CONFIG_INVALID", `${name} (--${flag}) ${issue?.message ?? "is invalid"}${shown}`);
+    throw new MailEventsError(
+      "CONFIG_INVALID",
+      `${name} (--${flag}) ${issue?.message ?? "is invalid"}${shown}`,
+    );
   }
   const config = result.data;
   if (config.source !== "local" && config.url === undefined) {
@@ -152,7 +155,10 @@ function bare(command: "help" | "version", defaultStateDir: () => string): Invoc
  * A value fit to echo in an error: a URL's user name, password and query are masked, and so
  * is the token wherever it appears (a user may paste it into the wrong variable).
  */
-export function redact(text: string, values: { token?: string | undefined; MAIL_EVENTS_TOKEN?: string | undefined }): string {
+export function redact(
+  text: string,
+  values: { token?: string | undefined; MAIL_EVENTS_TOKEN?: string | undefined },
+): string {
   let out = text
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, "$1***@")
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#"]*/gi, "$1?***");

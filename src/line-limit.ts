@@ -58,9 +58,10 @@ export function lineLimit(maxLineBytes: number, onDrop: (head: Buffer) => void):
 
 /** The id of the JSON-RPC request a line's first bytes begin, if it shows before `params`. */
 export function requestIdIn(head: Buffer): string | number | undefined {
-  const match = /^\s*\{(?:\s*"jsonrpc"\s*:\s*"2\.0"\s*,)?\s*"id"\s*:\s*(-?\d{1,15}|"(?:[^"\\]|\\.){0,200}")/.exec(
-    head.toString("utf8"),
-  );
+  const match =
+    /^\s*\{(?:\s*"jsonrpc"\s*:\s*"2\.0"\s*,)?\s*"id"\s*:\s*(-?\d{1,15}|"(?:[^"\\]|\\.){0,200}")/.exec(
+      head.toString("utf8"),
+    );
   if (match === null) return undefined;
   const raw = match[1] as string;
   try {

@@ -122,7 +122,10 @@ async function serve(invocation: Invocation): Promise<void> {
             .send({
               jsonrpc: "2.0",
               id,
-              error: { code: -32600, message: `request longer than ${limit}; this server reads up to ${limit} per message` },
+              error: {
+                code: -32600,
+                message: `request longer than ${limit}; this server reads up to ${limit} per message`,
+              },
             })
             .catch(() => {});
         }
