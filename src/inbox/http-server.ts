@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../log.js";
 import type { EventLog } from "./event-log.js";
+import { connectionCap, openFileLimit } from "./fd-limit.js";
 import { HEALTH_SERVICE } from "./health.js";
 import { hostAllowed, originHost } from "./host-check.js";
 import { HttpError, identityParam, sendJson } from "./http-util.js";
@@ -139,7 +140,13 @@ export async function startInboxHttp(options: InboxHttpOptions): Promise<InboxHt
     requestTimeout: 15_000,
     connectionsCheckingInterval: 5_000,
   });
-  const cap = options.maxConnections ?? MAX_CONNECTIONS;
+  const limit = openFileLimit();
+  const cap = options.maxConnections ?? connectionCap(MAX_CONNECTIONS, limit);
+  if (cap < MAX_CONNECTIONS && options.maxConnections === undefined) {
+    options.log.warn(
+      `local inbox HTTP: the open-file limit is ${limit} (ulimit -n); serving at most ${cap} connections at once — raise the limit to 1024 or more for ${MAX_CONNECTIONS}`,
+    );
+  }
   server.maxConnections = cap;
   watchLimits(server, cap, options.log);
   const allowed = hostAllowed(options.host);
