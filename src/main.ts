@@ -6,7 +6,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { inboxOptions, openApp } from "./app.js";
 import { type Invocation, loadConfig } from "./config.js";
 import { loadDurableFileLibraries } from "./cursors/durable-file.js";
-import { isMailEventsError } from "./errors.js";
+import { isMailEventsError, MailEventsError } from "./errors.js";
 import { lineLimit, requestIdIn } from "./line-limit.js";
 import { lineLogger } from "./log.js";
 import { preloadHtml } from "./mail/html.js";
@@ -211,8 +211,16 @@ async function main(): Promise<void> {
     case "cursor":
       return tool(invocation);
     default:
-      fail(new Error(`unknown command ${JSON.stringify(invocation.command)}; run mail-events-mcp --help`));
+      fail(
+        new MailEventsError(
+          "CONFIG_INVALID",
+          `unknown command ${JSON.stringify(invocation.command)}; run mail-events-mcp --help`,
+        ),
+      );
   }
 }
 
+// Whatever escapes still leaves as one line, never Node's stack dump.
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
 main().catch(fail);
