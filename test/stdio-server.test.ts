@@ -135,7 +135,13 @@ describe("the built server over stdio", () => {
       method: "tools/call",
       params: { name: "wait_for_email", arguments: { identity: "eof@x.test", timeoutSeconds: 60 } },
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // EOF only once the long-poll is upstream (a fixed pause raced a busy machine).
+    const polling = Date.now() + 5_000;
+    const longPoll = () =>
+      fake.requests.some(
+        (u) => u.pathname.includes("eof%40x.test") && Number(u.searchParams.get("timeoutMs")) > 0,
+      );
+    while (!longPoll() && Date.now() < polling) await new Promise((r) => setTimeout(r, 20));
     raw.child.stdin.end();
     expect(await exited(raw.child, 3_000)).toBe(0);
     const deadline = Date.now() + 2_000;
