@@ -1,10 +1,12 @@
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
 import { probeHealth } from "../src/inbox/health.js";
+import { ensureInbox } from "../src/inbox/index.js";
 import { sendWithNodemailer } from "./helpers/smtp-client.js";
-import { inboxPerTest, type TestInbox } from "./helpers/smtp-inbox.js";
+import { inboxPerTest, memoryLogger, type TestInbox, tempDirsPerFile } from "./helpers/smtp-inbox.js";
 
 const inbox = inboxPerTest();
+const dir = tempDirsPerFile();
 
 interface RawAnswer {
   status: number;
@@ -135,5 +137,20 @@ describe("the local inbox's HTTP refuses pages that are not its own", () => {
       health: { smtpPort: locked.inbox.smtpPort },
     });
     expect(await probeHealth("127.0.0.1", lockedPort, 2_000)).toMatchObject({ kind: "locked" });
+  });
+
+  it("lets a server with the inbox's token share it, and tells one with another token what to set", async () => {
+    const running = await inbox({ token: "tok-shared-1" });
+    const ports = { smtpPort: running.inbox.smtpPort, httpPort: Number(new URL(running.inbox.httpUrl).port) };
+    const shared = await ensureInbox({
+      ...ports,
+      stateDir: await dir(),
+      log: memoryLogger(),
+      token: "tok-shared-1",
+    });
+    expect(shared).toMatchObject({ owned: false, smtpPort: running.inbox.smtpPort });
+    await expect(
+      ensureInbox({ ...ports, stateDir: await dir(), log: memoryLogger(), token: "tok-other" }),
+    ).rejects.toThrow(/does not take our token; set MAIL_EVENTS_TOKEN/);
   });
 });
