@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdir, open, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { MailEventsError } from "./errors.js";
@@ -62,7 +61,8 @@ export async function makeDirs(dir: string, mode = 0o700): Promise<void> {
  * hang or a stack trace at the first write.
  */
 export async function prepareStateDir(dir: string): Promise<void> {
-  const probe = join(dir, `.probe-${process.pid}-${randomBytes(4).toString("hex")}`);
+  // Unique enough for an exclusive create ("wx"); node:crypto would cost start-up time.
+  const probe = join(dir, `.probe-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
   try {
     await makeDirs(dir);
     const handle = await open(probe, "wx", 0o600);
