@@ -87,7 +87,7 @@ function onShutdown(stop: () => Promise<void>, watchStdin: boolean): (failed?: b
  */
 async function checkStateDir(dir: string, tolerateReadOnly: boolean, quietIfLocal = false): Promise<void> {
   try {
-    await prepareStateDir(dir);
+    prepareStateDir(dir);
   } catch (error) {
     const exists = await stat(dir).then(
       (s) => s.isDirectory(),

@@ -1,4 +1,4 @@
-import { mkdir, open, unlink } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync, unlinkSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { MailEventsError } from "./errors.js";
 
@@ -28,13 +28,15 @@ export function stateDirError(dir: string, error: unknown): MailEventsError {
  * `mkdir -p` that always ends. Node's own `{ recursive: true }` loops forever where mkdir
  * answers ENOENT for a path whose parent exists (under /proc, for one): it keeps re-making the
  * parent and retrying. Here each level is made once, top down, and any refusal ends it.
+ * Synchronous: a handful of syscalls once at start, where each trip through libuv's thread
+ * pool would cost more than the call.
  */
-export async function makeDirs(dir: string, mode = 0o700): Promise<void> {
+export function makeDirs(dir: string, mode = 0o700): void {
   const missing: string[] = [];
   let at = resolve(dir);
   for (;;) {
     try {
-      await mkdir(at, { mode });
+      mkdirSync(at, { mode });
       break;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -47,7 +49,7 @@ export async function makeDirs(dir: string, mode = 0o700): Promise<void> {
   }
   for (const level of missing.reverse()) {
     try {
-      await mkdir(level, { mode });
+      mkdirSync(level, { mode });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
@@ -60,16 +62,17 @@ export async function makeDirs(dir: string, mode = 0o700): Promise<void> {
  * read-only or impossible state directory is one clear `[STATE_DIR]` error at start, not a
  * hang or a stack trace at the first write.
  */
-export async function prepareStateDir(dir: string): Promise<void> {
+export function prepareStateDir(dir: string): void {
   // Unique enough for an exclusive create ("wx"); node:crypto would cost start-up time.
   const probe = join(dir, `.probe-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
   try {
-    await makeDirs(dir);
-    const handle = await open(probe, "wx", 0o600);
-    await handle.close();
-    await unlink(probe);
+    makeDirs(dir);
+    closeSync(openSync(probe, "wx", 0o600));
+    unlinkSync(probe);
   } catch (error) {
-    await unlink(probe).catch(() => {});
+    try {
+      unlinkSync(probe);
+    } catch {}
     throw stateDirError(dir, error);
   }
 }

@@ -36,9 +36,11 @@ export async function acquireStateLock(
   dir: string,
   ports: { smtpPort: number; httpPort: number },
 ): Promise<StateLock> {
-  await makeDirs(dir).catch((error: unknown) => {
+  try {
+    makeDirs(dir);
+  } catch (error) {
     throw stateDirError(dirname(dir), error);
-  });
+  }
   const path = join(dir, "inbox.lock");
   if (held.has(path)) throw inUse(dir, { pid: process.pid, ...ports, started: "" });
   const info: LockInfo = { pid: process.pid, ...ports, started: new Date().toISOString() };
