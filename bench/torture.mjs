@@ -21,8 +21,13 @@ const result = await runTorture({
 });
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 const broken =
-  result.repeats + result.unexplainedLoss + result.cursorRegressions + result.parseFailures + result.waitRepeats + result.waitLost > 0 ||
-  result.kills < kills;
+  result.repeats +
+    result.unexplainedLoss +
+    result.cursorRegressions +
+    result.parseFailures +
+    result.waitRepeats +
+    result.waitLost >
+    0 || result.kills < kills;
 process.stdout.write(
   broken
     ? "torture: FAILED\n"

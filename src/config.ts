@@ -28,6 +28,10 @@ const ConfigSchema = z.object({
   }),
   url: z
     .url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" })
+    // Credentials in the URL would reach every log line and error that names the URL.
+    .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), {
+      error: "must not carry a user name or password; put the token in MAIL_EVENTS_TOKEN (--token)",
+    })
     .transform((u) => u.replace(/\/+$/, ""))
     .optional(),
   token: z.string().min(1, { error: "must not be empty" }).optional(),
@@ -84,8 +88,13 @@ export function loadConfig(
       strict: true,
     });
   } catch (error) {
-    throw new MailEventsError("CONFIG_INVALID", `${(error as Error).message}; see --help`, { cause: error });
+    // `--help` and `--version` work whatever else the command line holds (SPEC §2).
+    if (argv.some((a) => a === "--help" || a === "-h")) return bare("help", defaultStateDir);
+    if (argv.some((a) => a === "--version" || a === "-v")) return bare("version", defaultStateDir);
+    throw new MailEventsError("CONFIG_INVALID", `${redact((error as Error).message, env)}; see --help`);
   }
+  if (parsed.values.help) return bare("help", defaultStateDir);
+  if (parsed.values.version) return bare("version", defaultStateDir);
   const raw: Partial<Record<Setting, string>> = {};
   for (const [key, { env: name, flag }] of Object.entries(SETTINGS) as [
     Setting,
@@ -107,7 +116,7 @@ export function loadConfig(
     const issue = result.error.issues[0];
     const key = (issue?.path[0] ?? "source") as Setting;
     const { env: name, flag } = SETTINGS[key];
-    const shown = key === "token" ? "" : ` (got ${JSON.stringify(raw[key] ?? "")})`;
+    const shown = key === "token" ? "" : ` (got ${JSON.stringify(redact(raw[key] ?? "", raw))})`;
     throw new MailEventsError(
       "CONFIG_INVALID",
       `${name} (--${flag}) ${issue?.message ?? "is invalid"}${shown}`,
@@ -120,13 +129,41 @@ export function loadConfig(
       `MAIL_EVENTS_URL (--url) is required when MAIL_EVENTS_SOURCE is ${config.source}: set it to your ${config.source} API base URL`,
     );
   }
-  const { help, version, ...options } = parsed.values;
+  const { help: _help, version: _version, ...options } = parsed.values;
   for (const flag of Object.values(SETTINGS)) delete options[flag.flag];
   const [command = "serve", ...positionals] = parsed.positionals;
   return {
-    command: help ? "help" : version ? "version" : command,
+    command,
     positionals,
     options: options as Invocation["options"],
     config: Object.freeze(config),
   };
+}
+
+/** `help` or `version`: the defaults stand in for a config the environment may have broken. */
+function bare(command: "help" | "version", defaultStateDir: () => string): Invocation {
+  const config = ConfigSchema.parse({
+    source: "local",
+    stateDir: defaultStateDir(),
+    smtpPort: "2525",
+    httpPort: "2580",
+  });
+  return { command, positionals: [], options: {}, config: Object.freeze(config) };
+}
+
+/**
+ * A value fit to echo in an error: a URL's user name, password and query are masked, and so
+ * is the token wherever it appears (a user may paste it into the wrong variable).
+ */
+export function redact(
+  text: string,
+  values: { token?: string | undefined; MAIL_EVENTS_TOKEN?: string | undefined },
+): string {
+  let out = text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/?#\s]*@/gi, "$1***@")
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)\?[^\s#"]*/gi, "$1?***");
+  for (const secret of [values.token, values.MAIL_EVENTS_TOKEN]) {
+    if (secret !== undefined && secret.length >= 4) out = out.split(secret).join("***");
+  }
+  return out;
 }

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "CURSOR_STORE"
   | "INBOX_PORT_IN_USE"
   | "INBOX_STATE_LOCKED"
+  | "STATE_DIR"
   | "ABORTED";
 
 export class MailEventsError extends Error {

@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 // The composition root: the only module that touches process (env, argv, stdio, signals).
+import { stat } from "node:fs/promises";
 import process, { stdout } from "node:process";
 import { inboxOptions, openApp } from "./app.js";
 import { type Invocation, loadConfig } from "./config.js";
 import { loadDurableFileLibraries } from "./cursors/durable-file.js";
-import { isMailEventsError } from "./errors.js";
+import { isMailEventsError, MailEventsError } from "./errors.js";
+import { lineLimit, requestIdIn } from "./line-limit.js";
 import { lineLogger } from "./log.js";
 import { preloadHtml } from "./mail/html.js";
 import { createServer, VERSION } from "./server.js";
 import { preloadHttp } from "./sources/http-client.js";
+import { prepareStateDir } from "./state-dir.js";
 import { StdioReplyTransport } from "./transport/stdio-reply-transport.js";
+
+/** The longest JSON-RPC line read from stdin (the SDK's own buffer limit); longer is dropped. */
+const MAX_STDIN_LINE_BYTES = 10 * 1024 * 1024;
 
 const USAGE = `mail-events-mcp ${VERSION} — wait for email and read mailbox events, as MCP tools
 
@@ -33,43 +39,109 @@ Settings (flag or environment variable):
 
 const log = lineLogger((line) => process.stderr.write(line));
 
+/** One line, never a stack trace (unless MAIL_EVENTS_DEBUG=1 asks for it), then exit 2. */
 function fail(error: unknown): never {
-  const message = isMailEventsError(error) ? error.message : ((error as Error)?.stack ?? String(error));
+  const message = isMailEventsError(error)
+    ? error.message
+    : `unexpected error: ${String((error as Error)?.message ?? error).split("\n")[0]}; this is a bug in mail-events-mcp — please report it (MAIL_EVENTS_DEBUG=1 shows where)`;
   process.stderr.write(`mail-events-mcp: ${message}\n`);
+  if (process.env.MAIL_EVENTS_DEBUG === "1" && error instanceof Error && error.stack) {
+    process.stderr.write(`${error.stack}\n`);
+  }
   process.exit(2);
 }
 
-/** Runs `stop` once on stdin EOF, SIGINT or SIGTERM; a stuck cleanup cannot hold the exit. */
-function onShutdown(stop: () => Promise<void>, watchStdin: boolean): void {
+/**
+ * Runs `stop` once on stdin EOF, SIGINT or SIGTERM; a stuck cleanup cannot hold the exit.
+ * Returns the handler, for other reasons to stop (exit code 1 when `failed`).
+ */
+function onShutdown(stop: () => Promise<void>, watchStdin: boolean): (failed?: boolean) => void {
   let stopping = false;
-  const handler = () => {
+  const handler = (failed = false) => {
     if (stopping) return;
     stopping = true;
-    setTimeout(() => process.exit(0), 2_000).unref();
+    const code = failed ? 1 : 0;
+    setTimeout(() => process.exit(code), 2_000).unref();
     stop().then(
-      () => process.exit(0),
+      () => process.exit(code),
       () => process.exit(1),
     );
   };
   // `on`, not `once`: a library listener loaded later (signal-exit does this) re-raises the
   // signal if, as it runs, it sees no other listener — and a `once` listener is gone by then.
-  process.on("SIGINT", handler);
-  process.on("SIGTERM", handler);
+  process.on("SIGINT", () => handler());
+  process.on("SIGTERM", () => handler());
   // The SDK's stdio transport does not react to stdin EOF; a host that closes our stdin is gone.
   if (watchStdin) {
-    process.stdin.once("end", handler);
-    process.stdin.once("close", handler);
+    process.stdin.once("end", () => handler());
+    process.stdin.once("close", () => handler());
+  }
+  return handler;
+}
+
+/**
+ * Makes the state directory and proves it writable. A directory that cannot even be made
+ * ends the process with one line (the cursor store could not open). `serve` and the tool
+ * commands go on with one that exists but is read-only: the host sees the server, and each
+ * tool call that needs the directory answers `[STATE_DIR]`, which the agent can read.
+ */
+async function checkStateDir(dir: string, tolerateReadOnly: boolean, quietIfLocal = false): Promise<void> {
+  try {
+    prepareStateDir(dir);
+  } catch (error) {
+    const exists = await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    if (!tolerateReadOnly || !exists) fail(error);
+    // The local inbox, failing on the same directory, says so itself.
+    if (!quietIfLocal) log.error((error as Error).message);
   }
 }
 
 async function serve(invocation: Invocation): Promise<void> {
+  await checkStateDir(invocation.config.stateDir, true, invocation.config.source === "local");
   const app = await openApp(invocation.config, log);
   const { server, connect, cleanup } = createServer(app.deps);
-  onShutdown(async () => {
+  let leaving = false;
+  const stop = onShutdown(async () => {
+    leaving = true;
     await cleanup();
     await app.close();
   }, true);
-  await connect(new StdioReplyTransport(process.stdin, process.stdout));
+  const transport = new StdioReplyTransport(
+    process.stdin.pipe(
+      lineLimit(MAX_STDIN_LINE_BYTES, (head) => {
+        const id = requestIdIn(head);
+        const limit = `${MAX_STDIN_LINE_BYTES / 1024 / 1024} MiB`;
+        log.warn(
+          `dropped a JSON-RPC message longer than ${limit} from stdin${id === undefined ? "" : ` (request id ${JSON.stringify(id)})`}; the server goes on`,
+        );
+        if (id !== undefined) {
+          void transport
+            .send({
+              jsonrpc: "2.0",
+              id,
+              error: {
+                code: -32600,
+                message: `request longer than ${limit}; this server reads up to ${limit} per message`,
+              },
+            })
+            .catch(() => {});
+        }
+      }),
+    ),
+    stdout,
+    { maxBufferSize: 4 * MAX_STDIN_LINE_BYTES },
+  );
+  await connect(transport);
+  // Should the transport ever close under us, a server that can no longer hear its client
+  // must not linger holding the inbox's ports.
+  server.server.onclose = () => {
+    if (leaving) return;
+    log.error("the MCP connection on stdio closed; exiting");
+    stop(true);
+  };
   // What tool calls need but the handshake does not (undici, html-to-text, the cursor file's
   // lock and atomic writer) loads just after the client says it is initialized: `tools/list`
   // is answered first, and the first call does not pay ~80 ms for the load. (Loading on the
@@ -85,6 +157,7 @@ async function serve(invocation: Invocation): Promise<void> {
 
 async function inbox(invocation: Invocation): Promise<void> {
   const { config } = invocation;
+  await checkStateDir(config.stateDir, false);
   // Commands other than `serve` load their code on demand, so the MCP server starts sooner.
   const { startInbox } = await import("./inbox/index.js");
   const running = await startInbox(inboxOptions(config, log));
@@ -100,6 +173,7 @@ async function inbox(invocation: Invocation): Promise<void> {
 
 async function tool(invocation: Invocation): Promise<void> {
   const { runToolCommand } = await import("./cli.js");
+  await checkStateDir(invocation.config.stateDir, true, invocation.config.source === "local");
   const app = await openApp(invocation.config, log);
   const abort = new AbortController();
   process.on("SIGINT", () => abort.abort());
@@ -137,8 +211,16 @@ async function main(): Promise<void> {
     case "cursor":
       return tool(invocation);
     default:
-      fail(new Error(`unknown command ${JSON.stringify(invocation.command)}; run mail-events-mcp --help`));
+      fail(
+        new MailEventsError(
+          "CONFIG_INVALID",
+          `unknown command ${JSON.stringify(invocation.command)}; run mail-events-mcp --help`,
+        ),
+      );
   }
 }
 
+// Whatever escapes still leaves as one line, never Node's stack dump.
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
 main().catch(fail);

@@ -19,7 +19,8 @@ const readCursorFile = (file) => {
 
 /** The stored cursor of one identity's unfiltered pull_events consumer (0 when none). */
 const storedOrder = (file, identity) =>
-  Object.values(file?.cursors ?? {}).find((c) => c.identity === identity && c.consumer === "pull")?.order ?? 0;
+  Object.values(file?.cursors ?? {}).find((c) => c.identity === identity && c.consumer === "pull")?.order ??
+  0;
 
 /**
  * Crash torture (SPEC §4): server processes on one state directory, each driven by a real SDK
@@ -241,7 +242,10 @@ export async function runTorture({
       let result;
       try {
         result = await child.client.callTool(
-          { name: "wait_for_email", arguments: { identity, timeoutSeconds: drain ? 0.3 : 1, maxAgeSeconds: 3_600 } },
+          {
+            name: "wait_for_email",
+            arguments: { identity, timeoutSeconds: drain ? 0.3 : 1, maxAgeSeconds: 3_600 },
+          },
           undefined,
           { timeout: 10_000 },
         );
@@ -329,7 +333,11 @@ export async function runTorture({
   // One last life per waiter drains what is left: then every email must have been returned.
   const waitStates = results.slice(-waiting.length);
   for (const [i, identity] of waiting.entries()) {
-    const child = await connectChild({ args: [entry], env: serverEnv(fake.url, stateDir), name: "torture-drain" });
+    const child = await connectChild({
+      args: [entry],
+      env: serverEnv(fake.url, stateDir),
+      name: "torture-drain",
+    });
     const ended = await waitLoop(child, identity, waitStates[i] ?? {}, true);
     await child.close();
     if (ended !== "drained") problem(`${identity}: the final drain ended with ${ended}`);

@@ -24,7 +24,15 @@ export async function ensureInbox(options: InboxOptions): Promise<RunningInbox> 
       if (!(error instanceof PortInUseError) || options.httpPort === 0) throw error;
       conflict = error;
     }
-    const probe = await probeHealth(host, options.httpPort, 10_000);
+    const probe = await probeHealth(host, options.httpPort, 10_000, options.token);
+    if (probe.kind === "locked") {
+      throw new PortInUseError(
+        "http",
+        conflict.port,
+        "a mail-events-mcp inbox runs there but does not take our token; set MAIL_EVENTS_TOKEN to the token it was started with",
+        conflict,
+      );
+    }
     if (probe.kind === "inbox") {
       const { health } = probe;
       if (options.smtpPort !== 0 && health.smtpPort !== options.smtpPort) {

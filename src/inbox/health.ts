@@ -13,17 +13,26 @@ export interface InboxHealth {
   epoch: string;
 }
 
-/** The result of knocking on a port: a running inbox, something else, or nothing at all. */
+/**
+ * The result of knocking on a port: a running inbox, one that wants a token we do not hold
+ * (with a token set, health without it says only that an inbox is there), something else,
+ * or nothing at all.
+ */
 export type Probe =
   | { kind: "inbox"; health: InboxHealth }
+  | { kind: "locked"; version: string }
   | { kind: "other"; detail: string }
   | { kind: "none" };
 
-/** Asks `http://host:port/v1/health` who is there, within `timeoutMs`. Never throws. */
-export function probeHealth(host: string, port: number, timeoutMs: number): Promise<Probe> {
+/**
+ * Asks `http://host:port/v1/health` who is there, within `timeoutMs`, sending `token` if
+ * given (an inbox with a token tells only token holders its ports). Never throws.
+ */
+export function probeHealth(host: string, port: number, timeoutMs: number, token?: string): Promise<Probe> {
   return new Promise((resolve) => {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
     const req = request(
-      { host, port, path: "/v1/health", method: "GET", timeout: timeoutMs, agent: false },
+      { host, port, path: "/v1/health", method: "GET", timeout: timeoutMs, agent: false, headers },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -41,6 +50,9 @@ export function probeHealth(host: string, port: number, timeoutMs: number): Prom
               typeof body.smtpPort === "number"
             ) {
               return resolve({ kind: "inbox", health: body as InboxHealth });
+            }
+            if (res.statusCode === 200 && body.service === HEALTH_SERVICE) {
+              return resolve({ kind: "locked", version: String(body.version) });
             }
           } catch {
             // not JSON: some other program

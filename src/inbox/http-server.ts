@@ -2,7 +2,9 @@ import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "../log.js";
 import type { EventLog } from "./event-log.js";
+import { connectionCap, openFileLimit } from "./fd-limit.js";
 import { HEALTH_SERVICE } from "./health.js";
+import { hostAllowed, originHost } from "./host-check.js";
 import { HttpError, identityParam, sendJson } from "./http-util.js";
 import { serveInboxbase } from "./inboxbase-route.js";
 import { serveMails } from "./mails-route.js";
@@ -20,7 +22,16 @@ export interface InboxHttpOptions {
   mailsWindowMs: number;
   mailsKeepaliveMs: number;
   moltedKeepaliveMs: number;
+  /** Concurrent connections served; more are closed at once (default {@link MAX_CONNECTIONS}). */
+  maxConnections?: number | undefined;
 }
+
+/**
+ * Each connection is a file descriptor, and the SMTP side and the log share the process's
+ * (often 1,024). Without a cap, a client opening connections until accept() fails takes the
+ * SMTP listener down with it. 256 leaves room for ~50 long-polls from each of a few servers.
+ */
+export const MAX_CONNECTIONS = 256;
 
 export interface InboxHttp {
   port: number;
@@ -37,7 +48,31 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, options: InboxHttpOptions): Promise<void> {
+/**
+ * Refuses what a browser page that is not ours sends: a `Host` that is not this inbox's
+ * (DNS rebinding) or an `Origin` of another site. No CORS headers are ever sent, so a
+ * preflight (OPTIONS) never grants anything.
+ */
+function refuseForeign(req: IncomingMessage, allowed: (host: string | undefined) => boolean): void {
+  if (!allowed(req.headers.host)) {
+    throw new HttpError(
+      403,
+      "this inbox answers only requests addressed to it (Host: 127.0.0.1 or localhost); open it at http://127.0.0.1:<port>/",
+    );
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowed(originHost(origin))) {
+    throw new HttpError(403, "requests from other web sites are refused");
+  }
+}
+
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: InboxHttpOptions,
+  allowed: (host: string | undefined) => boolean,
+): Promise<void> {
+  refuseForeign(req, allowed);
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("allow", "GET");
@@ -45,10 +80,11 @@ async function route(req: IncomingMessage, res: ServerResponse, options: InboxHt
   }
   const { eventLog, smtpPort } = await options.ready;
   if (url.pathname === "/v1/health") {
+    const basics = { ok: true, service: HEALTH_SERVICE, version: options.version };
+    // With a token, who runs the inbox and where it takes mail is for token holders.
+    if (!authorized(req, options.token)) return sendJson(res, 200, basics);
     return sendJson(res, 200, {
-      ok: true,
-      service: HEALTH_SERVICE,
-      version: options.version,
+      ...basics,
       smtpPort,
       httpPort: (req.socket.localPort ?? options.port) as number,
       pid: process.pid,
@@ -96,12 +132,26 @@ async function route(req: IncomingMessage, res: ServerResponse, options: InboxHt
  */
 export async function startInboxHttp(options: InboxHttpOptions): Promise<InboxHttp> {
   const server: Server = createServer({
-    keepAliveTimeout: 65_000,
+    // Idle keep-alive sockets hold a slot of the cap; clients reconnect cheaply on loopback.
+    keepAliveTimeout: 10_000,
+    // A client that never finishes its request (headers or body) is cut off. Long-polls and
+    // SSE streams are responses, which these do not bound.
     headersTimeout: 15_000,
     requestTimeout: 15_000,
+    connectionsCheckingInterval: 5_000,
   });
+  const limit = openFileLimit();
+  const cap = options.maxConnections ?? connectionCap(MAX_CONNECTIONS, limit);
+  if (cap < MAX_CONNECTIONS && options.maxConnections === undefined) {
+    options.log.warn(
+      `local inbox HTTP: the open-file limit is ${limit} (ulimit -n); serving at most ${cap} connections at once — raise the limit to 1024 or more for ${MAX_CONNECTIONS}`,
+    );
+  }
+  server.maxConnections = cap;
+  watchLimits(server, cap, options.log);
+  const allowed = hostAllowed(options.host);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
-    route(req, res, options).catch((error: unknown) => {
+    route(req, res, options, allowed).catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
       if (status === 500) options.log.error(`local inbox HTTP: ${(error as Error)?.stack ?? String(error)}`);
       const message =
@@ -115,13 +165,17 @@ export async function startInboxHttp(options: InboxHttpOptions): Promise<InboxHt
       socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\r\n{"error":"bad request"}');
     else socket.destroy();
   });
+  const onAcceptError = acceptErrorLogger(options.log);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
       server.off("error", reject);
+      // After listen, an error is a failed accept (EMFILE): unhandled, it would kill the process.
+      server.on("error", (error: NodeJS.ErrnoException) => onAcceptError(error));
       resolve();
     });
   });
+
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   return {
@@ -131,5 +185,43 @@ export async function startInboxHttp(options: InboxHttpOptions): Promise<InboxHt
         server.close(() => resolve());
         server.closeAllConnections();
       }),
+  };
+}
+
+/**
+ * Says once, not per connection, that the cap was reached; says it again only after the
+ * load has fallen to half the cap, so a client hammering the port cannot flood the log.
+ */
+function watchLimits(server: Server, cap: number, log: Logger): void {
+  let open = 0;
+  let warned = false;
+  server.on("connection", (socket) => {
+    open++;
+    socket.once("close", () => {
+      open--;
+      if (warned && open <= cap / 2) warned = false;
+    });
+  });
+  server.on("drop", () => {
+    if (warned) return;
+    warned = true;
+    log.warn(
+      `local inbox HTTP: ${cap} connections are open, the most it serves at once; refusing new ones until some close`,
+    );
+  });
+}
+
+/** A failed accept (out of file descriptors, mostly) is logged once a minute at most. */
+function acceptErrorLogger(log: Logger): (error: NodeJS.ErrnoException) => void {
+  let last = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - last < 60_000) return;
+    last = now;
+    const hint =
+      error.code === "EMFILE" || error.code === "ENFILE"
+        ? "the process is out of file descriptors; close idle clients or raise `ulimit -n`"
+        : "new connections may be refused";
+    log.error(`local inbox HTTP: accepting a connection failed (${error.code ?? error.message}); ${hint}`);
   };
 }

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { VERSION } from "../version.js";
 import { ensurePrivateDir } from "../state-dir.js";
+import { VERSION } from "../version.js";
 import { ByteBudget, ByteGate } from "./byte-budget.js";
 import { EventLog } from "./event-log.js";
 import { probeHealth } from "./health.js";

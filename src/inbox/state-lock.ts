@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { open, readFile, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { MailEventsError } from "../errors.js";
+import { makeDirs, stateDirError } from "../state-dir.js";
 
 export interface StateLock {
   release(): Promise<void>;
@@ -29,12 +30,17 @@ const alive = (pid: number): boolean => {
  * One writer per log. The ports already keep two inboxes on the same ports apart; this
  * catches two inboxes on different ports pointed at one state directory, which would
  * interleave their appends. A lock whose process is gone (kill -9) is taken over at once.
+ * `dir` is the inbox's folder inside the state directory, which errors name.
  */
 export async function acquireStateLock(
   dir: string,
   ports: { smtpPort: number; httpPort: number },
 ): Promise<StateLock> {
-  await mkdir(dir, { recursive: true });
+  try {
+    makeDirs(dir);
+  } catch (error) {
+    throw stateDirError(dirname(dir), error);
+  }
   const path = join(dir, "inbox.lock");
   if (held.has(path)) throw inUse(dir, { pid: process.pid, ...ports, started: "" });
   const info: LockInfo = { pid: process.pid, ...ports, started: new Date().toISOString() };
@@ -45,7 +51,8 @@ export async function acquireStateLock(
       await handle.close();
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 2) throw error;
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw stateDirError(dirname(dir), error);
+      if (attempt > 2) throw error;
       let other: LockInfo | undefined;
       try {
         other = JSON.parse(await readFile(path, "utf8")) as LockInfo;

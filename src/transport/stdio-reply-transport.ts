@@ -12,8 +12,12 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 export class StdioReplyTransport extends StdioServerTransport {
   readonly #out: Writable;
 
-  constructor(input: Readable, output: Writable) {
-    super(input, output);
+  constructor(
+    input: Readable,
+    output: Writable,
+    options?: ConstructorParameters<typeof StdioServerTransport>[2],
+  ) {
+    super(input, output, options);
     this.#out = output;
   }
 
