@@ -63,51 +63,85 @@ const init = {
   method: "initialize",
   params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "0" } },
 };
-const pull = (id: number) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name: "pull_events", arguments: { identity: "big@x.test", limit: 200 } },
-});
 
 describe("a cursor moves only once its reply has been handed over", () => {
-  it("loses nothing when the server is killed while its reply is still stuck in a full stdout pipe", async () => {
+  it("loses nothing when the server is killed while its replies are still stuck in a full stdout pipe", async () => {
     requireDist();
     const fake = await new FakeInboxbase().start();
     cleanups.push(() => fake.close());
     const stateDir = await tempDir();
     cleanups.push(() => rm(stateDir, { recursive: true, force: true }));
-    // 200 events of ~2 KB: a reply of ~500 KB, far more than a pipe holds (64 KiB here).
-    for (let i = 0; i < 200; i++) fake.email("big@x.test", { subject: `mail ${i}`, text: "x".repeat(1_900) });
+    // Five identities of 200 events of ~1 KB each as a page carries them: five replies of
+    // ~200 KB, far more than a pipe and our read buffer hold (64 + 16 KiB).
+    const identities = Array.from({ length: 5 }, (_, i) => `big${i}@x.test`);
+    const words = (n: number, i: number) =>
+      Array.from({ length: n }, (_, k) => `w${(i * 31 + k * 7) % 997}`).join(" ");
+    for (const identity of identities) {
+      for (let i = 0; i < 200; i++) {
+        fake.email(identity, {
+          subject: `mail ${i} ${words(40, i)}`,
+          text: words(400, i),
+          vendorNote: words(40, i + 1),
+          vendorTag: words(30, i + 2),
+        });
+      }
+    }
+    const pull = (id: number, identity: string) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "pull_events", arguments: { identity, limit: 200 } },
+    });
 
     const first = spawnServer(fake.url, stateDir);
     first.send(init);
     expect(await until(() => first.received().includes('"id":1'))).toBe(true);
     first.send({ jsonrpc: "2.0", method: "notifications/initialized" });
     first.stopReading();
-    first.send(pull(2));
-    expect(await until(() => fake.requests.some((u) => u.searchParams.get("limit") === "200"))).toBe(true);
-    // The reply is being written: bytes are waiting in our end of the pipe, the rest is stuck.
+    for (const [i, identity] of identities.entries()) first.send(pull(10 + i, identity));
+    expect(
+      await until(() => fake.requests.filter((u) => u.searchParams.get("limit") === "200").length === 5),
+    ).toBe(true);
+    // Replies are being written: bytes wait in our end of the pipe, the rest is stuck.
     expect(await until(() => first.child.stdout.readableLength > 0)).toBe(true);
-    await new Promise((r) => setTimeout(r, 200)); // room for a commit that raced ahead of the reply
+    await new Promise((r) => setTimeout(r, 300)); // room for a commit that raced ahead of its reply
     first.child.kill("SIGKILL");
-    await once(first.child, "exit");
+    // What the client did receive: everything left in the pipe is still readable.
+    const chunks: Buffer[] = [];
+    first.child.stdout.on("data", (d: Buffer) => chunks.push(d));
+    first.child.stdout.resume();
+    await once(first.child.stdout, "end");
+    const answered = new Set(
+      Buffer.concat(chunks)
+        .toString("utf8")
+        .split("\n")
+        .slice(0, -1) // only whole lines: a reply cut off by the kill never reached the client
+        .filter((line) => line.startsWith("{"))
+        .map((line) => (JSON.parse(line) as { id?: number }).id),
+    );
+    const stuck = identities.filter((_, i) => !answered.has(10 + i));
+    expect(stuck.length).toBeGreaterThan(0); // the premise: some replies never got out
 
     const second = spawnServer(fake.url, stateDir);
     second.send(init);
     expect(await until(() => second.received().includes('"id":1'))).toBe(true);
     second.send({ jsonrpc: "2.0", method: "notifications/initialized" });
-    second.send(pull(2));
-    expect(await until(() => second.received().includes('"id":2'))).toBe(true);
-    const reply = JSON.parse(
-      second
-        .received()
-        .split("\n")
-        .find((l) => l.includes('"id":2')) ?? "{}",
+    for (const [i, identity] of stuck.entries()) second.send(pull(20 + i, identity));
+    expect(await until(() => stuck.every((_, i) => second.received().includes(`"id":${20 + i}}`)))).toBe(
+      true,
     );
-    // The page the dead server never delivered comes again, from its first event.
-    expect(reply.result.structuredContent.events).toHaveLength(200);
-    expect(reply.result.structuredContent.events[0].seq).toBe(1);
+    for (const [i] of stuck.entries()) {
+      const line =
+        second
+          .received()
+          .split("\n")
+          .find((l) => l.includes(`"id":${20 + i}}`)) ?? "{}";
+      const events = (JSON.parse(line) as { result: { structuredContent: { events: { seq: number }[] } } })
+        .result.structuredContent.events;
+      // A page the dead server never delivered comes again, from its first event.
+      expect(events).toHaveLength(200);
+      expect(events[0]?.seq).toBe(1);
+    }
   }, 60_000);
 });
 
