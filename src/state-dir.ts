@@ -5,6 +5,7 @@ import { MailEventsError } from "./errors.js";
 
 /** The state directory cannot be made or written: one line naming the variable and the fix. */
 export function stateDirError(dir: string, error: unknown): MailEventsError {
+  if (error instanceof MailEventsError && error.code === "STATE_DIR") return error;
   const code = (error as NodeJS.ErrnoException)?.code;
   const why =
     code === "EROFS"
@@ -89,9 +90,17 @@ export const PRIVATE_FILE_MODE = 0o600;
  * mail in it (one-time codes) must not be readable by other local users.
  */
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  makeDirs(dir, PRIVATE_DIR_MODE);
-  // mkdir's mode is filtered by the umask and ignored for a directory that exists.
-  await chmod(dir, PRIVATE_DIR_MODE);
+  try {
+    makeDirs(dir, PRIVATE_DIR_MODE);
+  } catch (error) {
+    throw stateDirError(dir, error);
+  }
+  // mkdir's mode is filtered by the umask and ignored for a directory that exists. A folder
+  // that cannot be changed (read-only, another owner's) is left as it is: writing in it will
+  // fail, or not, on its own, with a clear [STATE_DIR] error where it does.
+  await chmod(dir, PRIVATE_DIR_MODE).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EROFS" && error.code !== "EPERM") throw error;
+  });
 }
 
 /** Makes an existing file private (files created before this version were 0644). */

@@ -1,9 +1,9 @@
 import { renameSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { Position } from "../sources/source.js";
-import { ensurePrivateDir } from "../state-dir.js";
+import { ensurePrivateDir, stateDirError } from "../state-dir.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
 import {
   keyOf,
@@ -22,6 +22,8 @@ interface CursorFile {
 }
 
 const FILE_NAME = "cursors.json";
+/** Write failures that are the state directory's, not the store's: said as `[STATE_DIR]`. */
+const STATE_DIR_CODES = new Set(["EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "ENOTDIR", "ENOENT"]);
 
 const LEGACY_WAIT_SUFFIX = " wait_for_email";
 
@@ -75,11 +77,7 @@ export class FileCursorStore implements CursorStore {
     try {
       await ensurePrivateDir(dir);
     } catch (error) {
-      throw new MailEventsError(
-        "CURSOR_STORE",
-        `cannot create the state directory ${dir} (${(error as Error).message}); set MAIL_EVENTS_STATE_DIR to a writable folder`,
-        { cause: error },
-      );
+      throw stateDirError(dir, error);
     }
     const store = new FileCursorStore(dir, log, now);
     await store.refresh();
@@ -212,6 +210,8 @@ export class FileCursorStore implements CursorStore {
         replaceDurably(this.file, `${JSON.stringify(body, null, 1)}\n`);
       });
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== undefined && STATE_DIR_CODES.has(code)) throw stateDirError(dirname(this.file), error);
       throw new MailEventsError(
         "CURSOR_STORE",
         `could not save cursors to ${this.file} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,

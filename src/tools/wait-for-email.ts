@@ -239,9 +239,16 @@ export function registerWaitForEmailTool(
         if (!tasks.asked(task.taskId)) {
           // A plain call: wait here, and the reply to this very call carries the result.
           const result = await run(input as Input, extra, extra.requestId);
-          await store.storeTaskResult(task.taskId, result.isError ? "failed" : "completed", result);
+          // Straight into the store: the request-bound one would tell a client that never
+          // asked for a task about this one (notifications/tasks/status).
+          await tasks.storeTaskResult(
+            task.taskId,
+            result.isError ? "failed" : "completed",
+            result,
+            extra.sessionId,
+          );
           tasks.settled(task.taskId);
-          return { task: (await store.getTask(task.taskId)) ?? task };
+          return { task: (await tasks.getTask(task.taskId, extra.sessionId)) ?? task };
         }
         const signal = AbortSignal.any([tasks.signal(task.taskId), context.shutdown]);
         // The task outlives this request: its own signal, no progress (the request is over).
