@@ -1,30 +1,9 @@
-import type { Dispatcher } from "undici";
-import { MailEventsError } from "../errors.js";
 import type { NormalizedEvent } from "../mail/event.js";
-import { type CallOptions, HttpClient } from "../sources/http-client.js";
+import { HttpClient } from "../sources/http-client.js";
 import { InboxbaseSource, parseSeqCursor, seqPositionOf } from "../sources/inboxbase.js";
 import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "../sources/source.js";
 import { ensureInbox } from "./ensure-inbox.js";
 import type { InboxOptions, RunningInbox } from "./index.js";
-
-/** An HttpClient that, when the inbox stops answering, tries to run it here before the retry. */
-class TakeoverHttpClient extends HttpClient {
-  readonly #onDown: () => Promise<void>;
-
-  constructor(token: string | undefined, onDown: () => Promise<void>) {
-    super({ token, backoffMs: 50, maxBackoffMs: 1_000 });
-    this.#onDown = onDown;
-  }
-
-  override async open(url: URL, options: CallOptions): Promise<Dispatcher.ResponseData> {
-    try {
-      return await super.open(url, options);
-    } catch (error) {
-      if (error instanceof MailEventsError && error.code === "UPSTREAM_NETWORK") await this.#onDown();
-      throw error;
-    }
-  }
-}
 
 /**
  * The `local` source: the inboxbase client pointed at the embedded inbox, which it starts
@@ -50,7 +29,12 @@ export class LocalSource implements Source {
     this.key = `local http://127.0.0.1:${options.httpPort}`;
     this.inbox = start(options);
     this.#current = this.inbox;
-    this.#http = new TakeoverHttpClient(options.token, () => this.#takeOver(start));
+    this.#http = new HttpClient({
+      token: options.token,
+      backoffMs: 50,
+      maxBackoffMs: 1_000,
+      onUnreachable: () => this.#takeOver(start),
+    });
     // With port 0 only the running inbox knows its URL.
     this.#inner = this.inbox.then(
       (inbox) =>

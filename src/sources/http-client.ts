@@ -32,6 +32,11 @@ export interface HttpClientOptions {
   maxBodyBytes?: number;
   /** Most bytes of an error body read for its message; the rest is never fetched. */
   maxErrorBodyBytes?: number;
+  /**
+   * Called when upstream cannot be reached at all, before the retry: the local source starts
+   * the inbox here when the process that ran it went away, and the retry lands on it.
+   */
+  onUnreachable?: () => Promise<void>;
 }
 
 export interface CallOptions {
@@ -145,6 +150,7 @@ export class HttpClient {
   readonly #slackMs: number;
   readonly #maxBodyBytes: number;
   readonly #maxErrorBodyBytes: number;
+  readonly #onUnreachable: (() => Promise<void>) | undefined;
   /** The retry policy every upstream request follows (the SSE streams use it too). */
   readonly retryPolicy: RetryPolicy;
   /** Hides the token in anything upstream sent, before it reaches a message or a log. */
@@ -157,6 +163,7 @@ export class HttpClient {
     this.#slackMs = options.slackMs ?? 5_000;
     this.#maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
     this.#maxErrorBodyBytes = options.maxErrorBodyBytes ?? 4 * 1024;
+    this.#onUnreachable = options.onUnreachable;
     this.retryPolicy = retryPolicy({
       ...(options.backoffMs === undefined ? {} : { firstMs: options.backoffMs }),
       ...(options.maxBackoffMs === undefined ? {} : { maxMs: options.maxBackoffMs }),
@@ -195,6 +202,9 @@ export class HttpClient {
         return await attempt();
       } catch (error) {
         if (options.signal.aborted) throw error;
+        if (this.#onUnreachable && error instanceof MailEventsError && error.code === "UPSTREAM_NETWORK") {
+          await this.#onUnreachable();
+        }
         const wait = this.retryPolicy.delay(failures, error);
         if (wait === undefined || Date.now() + wait >= options.deadline) throw error;
         try {
