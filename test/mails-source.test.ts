@@ -83,6 +83,22 @@ describe("mails source", () => {
     expect(fake.connections.length).toBe(1);
   });
 
+  it("a pull on the reused stream gets the email upstream took just before it (timeoutMs 0), and a long-poll on it waits for the next one", async () => {
+    const { fake, source } = await setup({ windowMs: 5_000, splitFrames: true });
+    fake.add(BOX, { subject: "first" });
+    const first = await source.pull(pullReq(source.parseCursor(0), { timeoutMs: 0 }));
+    expect(subjects(first.events)).toEqual(["first"]);
+    // Upstream has it before the call; it is still crossing the open socket as the call starts.
+    fake.add(BOX, { subject: "next" });
+    const next = await source.pull(pullReq(first.position, { timeoutMs: 0 }));
+    expect(subjects(next.events)).toEqual(["next"]);
+    setTimeout(() => fake.add(BOX, { subject: "later" }), 300);
+    const later = await source.pull(pullReq(next.position, { timeoutMs: 5_000 }));
+    expect(subjects(later.events)).toEqual(["later"]);
+    // All three continued one stream.
+    expect(fake.connections.length).toBe(1);
+  });
+
   it("drops replayed ids after a restart, from the stored position alone", async () => {
     const { fake, source, make } = await setup({ ids: false, windowMs: 300 });
     const t = Date.now();

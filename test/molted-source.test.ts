@@ -185,6 +185,19 @@ describe("molted source", () => {
     expect(marks(again.events)).toEqual([1]);
   });
 
+  it("a pull on the reused stream gets the event upstream took just before it (timeoutMs 0), and a long-poll on it waits for the next one", async () => {
+    const { fake, source } = await setup({ idIn: "eventId", duplicateRate: 0.2, splitFrames: true });
+    const start = await anchored(fake, source);
+    // Upstream has it before the call; it is still crossing the open socket as the call starts.
+    fake.add(TENANT, "inbound.classified", { n: 1 });
+    const next = await source.pull(pullReq(start, { timeoutMs: 0 }));
+    expect(marks(next.events)).toEqual([1]);
+    setTimeout(() => fake.add(TENANT, "inbound.classified", { n: 2 }), 300);
+    const later = await source.pull(pullReq(next.position, { timeoutMs: 5_000 }));
+    expect(marks(later.events)).toEqual([2]);
+    expect(fake.connections.length).toBe(1);
+  });
+
   it("a first pull with no cursor starts live and says so; a later one starts at the oldest event received", async () => {
     const { fake, source } = await setup();
     fake.add(TENANT, "delivery.sent", { n: 0 }); // before anything listened: molted cannot replay it

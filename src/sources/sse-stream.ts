@@ -105,7 +105,9 @@ export class SseStream {
         }
         const now = Date.now();
         const buffered = this.#buffer.length;
-        const quietSince = Math.max(this.#openedAt, this.#lastEventAt);
+        // Quiet is counted from this pull's start too: a reused stream's silence before the
+        // call says nothing of an event upstream took just before it, still on the wire.
+        const quietSince = Math.max(this.#openedAt, this.#lastEventAt, started);
         const open = this.#conn?.openedAt !== undefined;
         // Events soon after a connection opens are likely a replay still arriving in several
         // reads: wait out the grace time so the page (and `hasMore`) covers all of it.
