@@ -15,6 +15,7 @@ export type ErrorCode =
   | "IDENTITY_REQUIRED"
   | "INVALID_INPUT"
   | "CURSOR_STORE"
+  | "STORE_UNAVAILABLE"
   | "INBOX_PORT_IN_USE"
   | "INBOX_STATE_LOCKED"
   | "ABORTED";
