@@ -86,7 +86,10 @@ describe("cursors in Redis (MAIL_EVENTS_STORE=redis://…)", () => {
     }
     // Newest first, each once, wherever the wait ran.
     expect(got).toEqual(["333333", "222222", "111111"]);
-    const none = await b.ok<{ found: boolean }>("wait_for_email", { identity: "codes@x.test", timeoutSeconds: 0 });
+    const none = await b.ok<{ found: boolean }>("wait_for_email", {
+      identity: "codes@x.test",
+      timeoutSeconds: 0,
+    });
     expect(none.found).toBe(false);
   });
 

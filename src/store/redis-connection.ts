@@ -60,7 +60,10 @@ export class RedisConnection {
   }
 
   async #connect(): Promise<Redis> {
-    const { Redis } = await import("ioredis");
+    const loaded = await import("ioredis");
+    // A split bundle's chunk of a CommonJS package exports only `default` (module.exports,
+    // which ioredis makes its Redis class); Node's own loader also gives the named export.
+    const Redis = loaded.Redis ?? (loaded.default as unknown as typeof loaded.Redis);
     const client = new Redis({
       host: this.spec.host,
       port: this.spec.port,
