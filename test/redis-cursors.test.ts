@@ -147,8 +147,8 @@ describe("a bad MAIL_EVENTS_STORE", () => {
   const configWith = (store: string) => () => loadConfig({ MAIL_EVENTS_STORE: store }, [], () => "/tmp/x");
 
   it.each([
-    ["postgres://db:5432", /redis:\/\/ URL/],
-    ["redis://localhost:99999", /MAIL_EVENTS_STORE/],
+    ["postgres://db:5432", /must be `file` or a redis:\/\/host:port\[\/db\] URL \(got "postgres/],
+    ["redis://localhost:99999", /a port is 1\.\.65535/],
     ["redis://localhost:0", /port 1\.\.65535/],
     ["redis://localhost:6379/abc", /database number/],
     ["redis://localhost:6379/-1", /database number/],

@@ -85,6 +85,24 @@ describe("the Redis store going away", () => {
     expect(seen.length - total).toBeLessThanOrEqual(10);
   });
 
+  it("a frozen Redis (SIGSTOP) makes calls fail with STORE_UNAVAILABLE, not hang; they work again once it thaws", async () => {
+    const { redis, fake } = await setup(5);
+    const harness = await startHarness({ fake, deps: { cursors: storeOn(redis) } });
+    closers.push(() => harness.close());
+    expect((await harness.ok<PullOut>("pull_events", { identity: "load@x.test", limit: 2 })).cursor).toBe(2);
+    redis.signal("SIGSTOP");
+    const frozen = await harness.call("pull_events", { identity: "load@x.test", limit: 2 });
+    expect(isStoreUnavailable(frozen), textOf(frozen)).toBe(true);
+    redis.signal("SIGCONT");
+    let page: PullOut | undefined;
+    const giveUp = Date.now() + 20_000;
+    while (page === undefined && Date.now() < giveUp) {
+      const result = await harness.call("pull_events", { identity: "load@x.test", limit: 2 });
+      if (!result.isError) page = result.structuredContent as PullOut;
+    }
+    expect(page?.events.map((e) => e.seq)).toEqual([3, 4]);
+  });
+
   it("a server started while Redis is down answers STORE_UNAVAILABLE, then works once Redis is up", async () => {
     const { redis, fake } = await setup(5);
     await redis.stop("SIGTERM");

@@ -24,9 +24,11 @@ export function parseStoreUrl(text: string): StoreSpec | string {
   try {
     url = new URL(text);
   } catch {
-    return "must be `file` or a redis://host:port[/db] URL";
+    return text.startsWith("redis://")
+      ? "is not a valid redis://host:port[/db] URL (a port is 1..65535)"
+      : "must be `file` or a redis://host:port[/db] URL";
   }
-  if (url.protocol !== "redis:") return `must be \`file\` or a redis:// URL (got a ${url.protocol}// URL)`;
+  if (url.protocol !== "redis:") return "must be `file` or a redis://host:port[/db] URL";
   if (url.hostname === "") return "must name a host: redis://host:port[/db]";
   // `new URL` already refuses ports above 65535 or with letters; 0 is no port to connect to.
   const port = url.port === "" ? 6379 : Number(url.port);

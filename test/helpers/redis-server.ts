@@ -118,7 +118,13 @@ export class RedisServer {
     }
   }
 
+  /** Sends `signal` without waiting for an exit (SIGSTOP freezes it: connections stay open, nothing answers). */
+  signal(signal: NodeJS.Signals): void {
+    this.#child?.kill(signal);
+  }
+
   async close(): Promise<void> {
+    this.signal("SIGCONT");
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
