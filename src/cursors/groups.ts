@@ -38,7 +38,10 @@ export interface GroupChange<T> {
 }
 
 /** A member's turn: take over a claim another member let lapse, or read after the head. */
-export type Turn = { kind: "reclaim"; claim: GroupClaim } | { kind: "head"; head: Position | null };
+export type Turn = ({ kind: "reclaim"; claim: GroupClaim } | { kind: "head"; head: Position | null }) & {
+  /** The group's lease (the store's default for a group not used yet). */
+  leaseMs?: number;
+};
 
 /** Names a group: 1..64 of A-Z a-z 0-9 . _ - */
 export const GROUP_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -80,19 +83,20 @@ export function beginTurn(
   newId: () => string,
 ): GroupChange<Turn> {
   if (record === undefined) return { result: { kind: "head", head: null } };
+  const { leaseMs } = record;
   const claims = record.claims.filter((c) => !(c.member === member && delivered.has(c.id)));
   const changed = claims.length !== record.claims.length;
   const lapsed = claims.filter((c) => c.deadline <= now).sort((a, b) => a.deadline - b.deadline)[0];
   if (lapsed === undefined) {
     return {
       ...(changed ? { write: stamp({ ...record, claims }, now) } : {}),
-      result: { kind: "head", head: record.head },
+      result: { kind: "head", head: record.head, leaseMs },
     };
   }
   const renewed: GroupClaim = { ...lapsed, id: newId(), member, deadline: now + record.leaseMs };
   return {
     write: stamp({ ...record, claims: claims.map((c) => (c === lapsed ? renewed : c)) }, now),
-    result: { kind: "reclaim", claim: renewed },
+    result: { kind: "reclaim", claim: renewed, leaseMs },
   };
 }
 
@@ -138,4 +142,21 @@ export function shrinkClaim(
     claims.push({ id: restId, member: "", from: to, to: claim.to, deadline: 0 });
   }
   return { write: stamp({ ...record, claims }, now), result: undefined };
+}
+
+/**
+ * Extends the leases `member` holds among `ids`: a member renews while its process lives, so
+ * only a member that died (or was cut off from the store) loses its pages to the others.
+ * True while it holds any of them.
+ */
+export function renewClaims(
+  record: GroupRecord | undefined,
+  member: string,
+  ids: ReadonlySet<string>,
+  now: number,
+): GroupChange<boolean> {
+  const mine = (c: GroupClaim) => c.member === member && ids.has(c.id);
+  if (record === undefined || !record.claims.some(mine)) return { result: false };
+  const claims = record.claims.map((c) => (mine(c) ? { ...c, deadline: now + record.leaseMs } : c));
+  return { write: stamp({ ...record, claims }, now), result: true };
 }

@@ -41,9 +41,9 @@ export const pullEventsInput = {
     .regex(GROUP_NAME, { error: "must be 1..64 characters of A-Z a-z 0-9 . _ -" })
     .optional()
     .describe(
-      "Consumer group name: callers in one group (same identity and types) each get different events; " +
-        "your next pull acknowledges this page, and a page not acknowledged within the group's lease (30 s) " +
-        "goes to another member. Not with `since` or commit: false.",
+      "Consumer group name: callers in one group (same identity and types) each get different events. " +
+        "Your next pull acknowledges this page; if this server stops before that, the page goes to another " +
+        "member after the group's lease (30 s). Not with `since` or commit: false.",
     ),
 };
 

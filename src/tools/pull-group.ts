@@ -1,5 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { beginTurn, groupKey, recordClaim, samePosition, shrinkClaim, within } from "../cursors/groups.js";
+import {
+  beginTurn,
+  groupKey,
+  recordClaim,
+  renewClaims,
+  samePosition,
+  shrinkClaim,
+  within,
+} from "../cursors/groups.js";
 import type { CursorStore } from "../cursors/store.js";
 import type { Page, Position } from "../sources/source.js";
 import type { ToolContext } from "./context.js";
@@ -25,15 +33,84 @@ const MAX_ROUNDS = 25;
 
 const newId = () => randomBytes(6).toString("hex");
 
-/** Per store (one member), per group: claims whose reply went out, acknowledged by the next pull. */
-const deliveredClaims = new WeakMap<CursorStore, Map<string, Set<string>>>();
+/** A claim this member holds: its page is in a reply on its way, or went out (`delivered`). */
+interface Held {
+  delivered: boolean;
+  /** When the page was handed to the reply, epoch ms. */
+  since: number;
+}
 
-function deliveredOf(store: CursorStore, key: string): Set<string> {
-  const groups = deliveredClaims.get(store) ?? new Map<string, Set<string>>();
-  deliveredClaims.set(store, groups);
-  const claims = groups.get(key) ?? new Set<string>();
-  groups.set(key, claims);
-  return claims;
+/** What one member (one store) holds, per group, and whether it is renewing those leases. */
+interface MemberGroup {
+  held: Map<string, Held>;
+  renewing: boolean;
+}
+
+const members = new WeakMap<CursorStore, Map<string, MemberGroup>>();
+
+function memberGroup(store: CursorStore, key: string): MemberGroup {
+  const groups = members.get(store) ?? new Map<string, MemberGroup>();
+  members.set(store, groups);
+  const group = groups.get(key) ?? { held: new Map(), renewing: false };
+  groups.set(key, group);
+  return group;
+}
+
+/**
+ * The claims worth renewing: delivered pages (the agent is working on them), and pages whose
+ * reply has had a lease's time to go out — one that never went out (a cancelled call, an
+ * error reply) is let go, so it lapses and another member gets it.
+ */
+function renewable(group: MemberGroup, leaseMs: number, now: number): Set<string> {
+  for (const [id, held] of group.held)
+    if (!held.delivered && now - held.since > leaseMs) group.held.delete(id);
+  return new Set(group.held.keys());
+}
+
+/**
+ * Renews the member's leases on `key` every third of the lease while it holds any, so a live
+ * member keeps its page however long its agent works on it; only a dead process (or one cut
+ * off from the store) lets them lapse. Stops when it holds none or the store fails; the next
+ * pull starts it again.
+ */
+function keepRenewing(
+  store: CursorStore,
+  key: string,
+  group: MemberGroup,
+  leaseMs: number,
+  now: () => number,
+) {
+  if (group.renewing) return;
+  group.renewing = true;
+  const tick = () => {
+    const ids = renewable(group, leaseMs, now());
+    const stop = () => {
+      group.renewing = false;
+    };
+    if (ids.size === 0) return stop();
+    store
+      .updateGroup(key, (record) => renewClaims(record, store.member, ids, now()))
+      .then((holding) => (holding ? timer.refresh() : stop()), stop);
+  };
+  const timer = setTimeout(tick, Math.max(50, Math.floor(leaseMs / 3)));
+  timer.unref();
+}
+
+/** Holds claim `id` (renewed while in flight), and returns what marks it delivered. */
+function hold(
+  store: CursorStore,
+  key: string,
+  group: MemberGroup,
+  id: string,
+  leaseMs: number,
+  now: () => number,
+) {
+  group.held.set(id, { delivered: false, since: now() });
+  keepRenewing(store, key, group, leaseMs, now);
+  return () => {
+    const held = group.held.get(id);
+    if (held) held.delivered = true;
+  };
 }
 
 /**
@@ -46,13 +123,14 @@ export async function pullGroupPage(request: GroupPull, context: ToolContext): P
   const { source, cursors: store, now } = context;
   const key = groupKey(source.key, request.identity, request.consumer, request.group);
   const member = store.member;
-  const delivered = deliveredOf(store, key);
+  const group = memberGroup(store, key);
   const deadline = now() + request.timeoutMs;
   let head: Position | null = null;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const acked = new Set(delivered);
+    const acked = new Set([...group.held].filter(([, held]) => held.delivered).map(([id]) => id));
     const turn = await store.updateGroup(key, (record) => beginTurn(record, member, acked, now(), newId));
-    for (const id of acked) delivered.delete(id);
+    for (const id of acked) group.held.delete(id);
+    const leaseMs = turn.leaseMs ?? store.groupLeaseMs;
     const read = {
       identity: request.identity,
       types: request.types,
@@ -75,7 +153,7 @@ export async function pullGroupPage(request: GroupPull, context: ToolContext): P
       if (last === undefined) continue;
       return {
         page: { events, position: covered ? claim.to : (page.position ?? claim.to), hasMore: true },
-        delivered: () => delivered.add(claim.id),
+        delivered: hold(store, key, group, claim.id, leaseMs, now),
       };
     }
     head = turn.head;
@@ -88,7 +166,7 @@ export async function pullGroupPage(request: GroupPull, context: ToolContext): P
       recordClaim(record, from, to, claim, page.reset !== undefined, store.groupLeaseMs, now()),
     );
     if (claim === undefined) return { page };
-    if (won) return { page, delivered: () => delivered.add(claim.id) };
+    if (won) return { page, delivered: hold(store, key, group, claim.id, leaseMs, now) };
     // Another member leased a page from this head first: go again from the new head.
   }
   return { page: { events: [], position: head, hasMore: true } };
