@@ -1,6 +1,6 @@
 // `npm run bench`: measures every figure of SPEC §7 on loopback against dist/, each beside
 // its target and a baseline measured in the same run, and writes BENCHMARKS.md.
-// Options: --quick (fewer samples), --only=latency,startup,memory,ingest,walk,firstwait.
+// Options: --quick (fewer samples), --only=latency,startup,memory,ingest,walk,firstwait,redis.
 // BENCH_SERVER_ENTRY=PATH measures another build's main.js (e.g. an older commit's) and
 // leaves BENCHMARKS.md alone.
 import { execFileSync } from "node:child_process";
@@ -11,6 +11,7 @@ import { measureIngest } from "./figures/ingest.mjs";
 import { measureLatency } from "./figures/latency.mjs";
 import { bigLog, measureFirstWait, measurePullWalk } from "./figures/log-walk.mjs";
 import { measureWaitMemory } from "./figures/memory.mjs";
+import { measureRedisStore } from "./figures/redis-store.mjs";
 import { measureStartup } from "./figures/startup.mjs";
 import { FakeUpstream } from "./lib/fake-upstream.mjs";
 import { ROOT } from "./lib/mcp-child.mjs";
@@ -90,6 +91,9 @@ What each row means:
 - **SMTP ingest**: pooled nodemailer into \`mail-events-mcp inbox\` until the last 250; the inbox
   is then killed with SIGKILL and restarted, and every accepted message must be in its log.
 - **pull walk**: \`pull_events\` (limit 200, committing) from seq 0 to the end of a 100k-event log.
+- **Redis store**: the event → result and pull walk figures, measured for a server with
+  \`MAIL_EVENTS_STORE=redis://…\` (a redis-server the bench starts, AOF everysec) and one with
+  the file store, interleaved sample by sample in the same run.
 - **first wait**: upstream requests made by the first \`wait_for_email\` on an identity with no
   stored cursor and a 100k-event log of day-old mail, until a fresh email comes back.
 `;
@@ -221,6 +225,32 @@ async function main() {
         `${fmt(r.rate, 0)} events/s (${fmt(r.seconds, 2)} s per walk)`,
         "≥ 20,000 events/s",
         r.rate >= 20_000,
+      );
+    });
+
+    await figure("redis", async () => {
+      const r = await measureRedisStore({
+        fake,
+        stateDir: state("redis"),
+        log: needLog(),
+        samples: quick ? 100 : 200,
+        reps: quick ? 1 : 3,
+      });
+      const latencyRatio = r.latency.redis.p50 / r.latency.file.p50;
+      row(
+        "Redis store: event → `wait_for_email` result, p50",
+        `${fmt(r.latency.redis.p50)} ms = ${fmt(latencyRatio)}× the file store (p99 ${fmt(r.latency.redis.p99)} ms, n=${r.latency.redis.n})`,
+        "≤ 1.5× the file store",
+        latencyRatio <= 1.5,
+        `file store ${fmt(r.latency.file.p50)} ms p50, ${fmt(r.latency.file.p99)} ms p99`,
+      );
+      const walkRatio = r.walk.file / r.walk.redis;
+      row(
+        "Redis store: `pull_events` walking a 100k-event log",
+        `${fmt(r.walk.redis, 0)} events/s = ${fmt(1 / walkRatio)}× the file store's rate`,
+        "≥ 1/1.5 of the file store's rate",
+        walkRatio <= 1.5,
+        `file store ${fmt(r.walk.file, 0)} events/s`,
       );
     });
 

@@ -1,5 +1,6 @@
 import type { Config } from "./config.js";
 import { FileCursorStore } from "./cursors/file-cursor-store.js";
+import type { CursorStore } from "./cursors/store.js";
 import type { InboxOptions, RunningInbox } from "./inbox/index.js";
 import type { Logger } from "./log.js";
 import type { ServerDeps } from "./server.js";
@@ -26,9 +27,16 @@ export const inboxOptions = (config: Config, log: Logger): InboxOptions => ({
   log,
 });
 
+/** The store MAIL_EVENTS_STORE names; Redis's client loads only when it is the one. */
+async function openCursorStore(config: Config, log: Logger): Promise<CursorStore> {
+  if (config.store.kind === "file") return FileCursorStore.open(config.stateDir, log);
+  const { RedisCursorStore } = await import("./cursors/redis-cursor-store.js");
+  return new RedisCursorStore(config.store, log);
+}
+
 export async function openApp(config: Config, log: Logger): Promise<App> {
   const http = new HttpClient({ token: config.token });
-  const cursors = await FileCursorStore.open(config.stateDir, log);
+  const cursors = await openCursorStore(config, log);
   let inbox: Promise<RunningInbox> | undefined;
   let source: ServerDeps["source"];
   if (config.source === "local") {

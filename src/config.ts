@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import envPaths from "env-paths";
 import { z } from "zod";
 import { MailEventsError } from "./errors.js";
+import { storeSetting } from "./store/store-url.js";
 
 /** Each setting: its environment variable and its command-line flag (same meaning). */
 const SETTINGS = {
@@ -12,6 +13,7 @@ const SETTINGS = {
   stateDir: { env: "MAIL_EVENTS_STATE_DIR", flag: "state-dir" },
   smtpPort: { env: "MAIL_EVENTS_SMTP_PORT", flag: "smtp-port" },
   httpPort: { env: "MAIL_EVENTS_HTTP_PORT", flag: "http-port" },
+  store: { env: "MAIL_EVENTS_STORE", flag: "store" },
 } as const;
 
 type Setting = keyof typeof SETTINGS;
@@ -39,6 +41,7 @@ const ConfigSchema = z.object({
   stateDir: z.string().min(1, { error: "must not be empty" }),
   smtpPort: port,
   httpPort: port,
+  store: storeSetting,
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
@@ -111,12 +114,15 @@ export function loadConfig(
     stateDir: raw.stateDir ?? defaultStateDir(),
     smtpPort: raw.smtpPort ?? "2525",
     httpPort: raw.httpPort ?? "2580",
+    store: raw.store ?? "file",
   });
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = (issue?.path[0] ?? "source") as Setting;
     const { env: name, flag } = SETTINGS[key];
-    const shown = key === "token" ? "" : ` (got ${JSON.stringify(redact(raw[key] ?? "", raw))})`;
+    // A store URL may carry a password.
+    const secret = key === "token" || (key === "store" && raw.store?.includes("@"));
+    const shown = secret ? "" : ` (got ${JSON.stringify(redact(raw[key] ?? "", raw))})`;
     throw new MailEventsError(
       "CONFIG_INVALID",
       `${name} (--${flag}) ${issue?.message ?? "is invalid"}${shown}`,

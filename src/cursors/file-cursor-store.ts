@@ -2,19 +2,11 @@ import { renameSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
-import type { Position } from "../sources/source.js";
 import { ensurePrivateDir, stateDirError } from "../state-dir.js";
+import { BufferedCursorStore, type Pending, type StoreOptions } from "./buffered-cursor-store.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
-import {
-  keyOf,
-  newer,
-  positionEntry,
-  type Returned,
-  returnedEntry,
-  type StoredCursor,
-  WAIT_CONSUMER,
-} from "./merge.js";
-import type { CursorStore } from "./store.js";
+import type { GroupChange, GroupRecord } from "./groups.js";
+import { keyOf, newer, type StoredCursor } from "./merge.js";
 
 interface CursorFile {
   version: 2;
@@ -24,6 +16,10 @@ interface CursorFile {
 const FILE_NAME = "cursors.json";
 /** Write failures that are the state directory's, not the store's: said as `[STATE_DIR]`. */
 const STATE_DIR_CODES = new Set(["EROFS", "EACCES", "EPERM", "ENOSPC", "EDQUOT", "ENOTDIR", "ENOENT"]);
+const isStateDirFailure = (error: unknown): boolean =>
+  STATE_DIR_CODES.has((error as NodeJS.ErrnoException)?.code ?? "");
+/** Consumer groups' records, apart from the cursors: each group change is its own locked write. */
+const GROUPS_FILE_NAME = "groups.json";
 
 const LEGACY_WAIT_SUFFIX = " wait_for_email";
 
@@ -53,165 +49,54 @@ function parseFile(text: string): Record<string, StoredCursor> {
 
 /**
  * Cursors per (source, identity, consumer), in memory and in one JSON file. Every write takes a
- * cross-process lock, merges with what is on disk (max by order), and replaces the file
+ * cross-process lock, merges with what is on disk (`newer`), and replaces the file
  * atomically (temp file, fsync, rename): a `kill -9` at any instant leaves either the old
  * or the new file, and processes sharing a state directory never roll each other back.
  * Commits that arrive while a write is in flight are coalesced into the next write.
+ * Consumer groups live in `groups.json` beside it, changed under its own lock the same way,
+ * so processes on one machine can share a group.
  */
-export class FileCursorStore implements CursorStore {
+export class FileCursorStore extends BufferedCursorStore {
   readonly file: string;
-  readonly #log: Logger;
-  readonly #memory = new Map<string, StoredCursor>();
-  #dirty = new Map<string, { entry: StoredCursor; force: boolean }>();
-  #writing: Promise<void> | undefined;
-  #queued: Promise<void> | undefined;
-  #now: () => Date;
+  readonly groupsFile: string;
 
-  private constructor(dir: string, log: Logger, now: () => Date) {
+  private constructor(dir: string, log: Logger, options: StoreOptions) {
+    super(log, options);
     this.file = join(dir, FILE_NAME);
-    this.#log = log;
-    this.#now = now;
+    this.groupsFile = join(dir, GROUPS_FILE_NAME);
   }
 
-  static async open(dir: string, log: Logger, now: () => Date = () => new Date()): Promise<FileCursorStore> {
+  static async open(
+    dir: string,
+    log: Logger,
+    options: StoreOptions | (() => Date) = {},
+  ): Promise<FileCursorStore> {
     try {
       await ensurePrivateDir(dir);
     } catch (error) {
       throw stateDirError(dir, error);
     }
-    const store = new FileCursorStore(dir, log, now);
+    const store = new FileCursorStore(dir, log, typeof options === "function" ? { now: options } : options);
     await store.refresh();
     return store;
   }
 
-  get(source: string, identity: string, consumer: string): StoredCursor | undefined {
-    return this.#memory.get(keyOf(source, identity, consumer));
+  protected async readAll(): Promise<StoredCursor[]> {
+    return Object.values(this.#parseDisk(readIfExists(this.file)));
   }
 
-  /** Re-reads the file so cursors other processes moved are seen. */
-  async refresh(): Promise<void> {
-    for (const entry of Object.values(await this.#readDisk())) this.#merge(entry);
-  }
-
-  /**
-   * Moves a cursor forward (never backward: an older position is ignored) and resolves
-   * once it is durably on disk. With `force`, sets it even if that moves it back.
-   */
-  async commit(
-    source: string,
-    identity: string,
-    consumer: string,
-    position: Position,
-    force = false,
-  ): Promise<StoredCursor> {
-    const stored = this.#stage(positionEntry(source, identity, consumer, position, this.#now()), force);
-    await this.#flush();
-    return this.get(source, identity, consumer) ?? stored;
-  }
-
-  /**
-   * Moves a consumer's position forward (never back) in memory now and on disk soon. Tools
-   * call it only once their reply is on its way (see `Deliveries`): committing first and
-   * answering second would lose the page if the process died in between, or if the reply
-   * never went out (an output that fails validation). `force` moves it back too (the
-   * stored position did not belong to the log, and reading restarted at its beginning).
-   */
-  advance(
-    source: string,
-    identity: string,
-    consumer: string,
-    position: Position,
-    force = false,
-  ): StoredCursor {
-    const stored = this.#stage(positionEntry(source, identity, consumer, position, this.#now()), force);
-    this.#persistSoon();
-    return stored;
-  }
-
-  /** Adds an email to the wait consumer's returned set (durable soon, like `advance`). */
-  remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor {
-    const existing = this.get(source, identity, WAIT_CONSUMER);
-    const entry = returnedEntry(source, identity, returned, epoch, existing, this.#now());
-    const stored = this.#stage(entry, false);
-    this.#persistSoon();
-    return stored;
-  }
-
-  /**
-   * Resolves once every commit made so far is on disk; rejects if that write failed. A call
-   * that starts with this leaves at most the previous reply's page uncommitted at any instant.
-   */
-  async settled(): Promise<void> {
-    if (this.#dirty.size > 0) await this.#flush();
-    await this.#queued;
-    await this.#writing;
-  }
-
-  /** Writes what is pending and waits for it. */
-  async close(): Promise<void> {
-    if (this.#dirty.size > 0) await this.#flush().catch((error: Error) => this.#log.error(error.message));
-    await this.#queued?.catch(() => {});
-    await this.#writing?.catch(() => {});
-  }
-
-  #persistSoon(): void {
-    this.#flush().catch((error: Error) => this.#log.error(error.message));
-  }
-
-  #stage(entry: StoredCursor, force: boolean): StoredCursor {
-    const key = keyOf(entry.source, entry.identity, entry.consumer);
-    const merged = force ? entry : newer(this.#memory.get(key), entry);
-    this.#memory.set(key, merged);
-    this.#dirty.set(key, { entry: merged, force });
-    return merged;
-  }
-
-  #merge(entry: StoredCursor): void {
-    const key = keyOf(entry.source, entry.identity, entry.consumer);
-    // A forced move not yet written must not be undone by the older value still on disk.
-    if (this.#dirty.get(key)?.force) return;
-    this.#memory.set(key, newer(this.#memory.get(key), entry));
-  }
-
-  #flush(): Promise<void> {
-    // One write in flight, at most one queued behind it carrying every commit since.
-    if (this.#queued) return this.#queued;
-    const start = async () => {
-      this.#queued = undefined;
-      const batch = this.#dirty;
-      this.#dirty = new Map();
-      const run = this.#write(batch);
-      this.#writing = run;
-      try {
-        await run;
-      } catch (error) {
-        // Keep what failed for the next write, unless a newer commit has replaced it since.
-        for (const [key, pending] of batch) if (!this.#dirty.has(key)) this.#dirty.set(key, pending);
-        throw error;
-      } finally {
-        if (this.#writing === run) this.#writing = undefined;
-      }
-    };
-    if (this.#writing === undefined) return start();
-    const queued = this.#writing.then(start, start);
-    this.#queued = queued;
-    return queued;
-  }
-
-  async #write(batch: Map<string, { entry: StoredCursor; force: boolean }>): Promise<void> {
-    if (batch.size === 0) return;
+  protected async write(batch: Map<string, Pending>): Promise<void> {
     try {
       // Read, merge and replace under the lock, so no other process's newer cursor is lost.
       await withLock(this.file, `${this.file}.lock`, () => {
         const onDisk = this.#parseDisk(readIfExists(this.file));
         for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
-        for (const entry of Object.values(onDisk)) this.#merge(entry);
+        for (const entry of Object.values(onDisk)) this.merged(entry);
         const body: CursorFile = { version: 2, cursors: Object.fromEntries(Object.entries(onDisk)) };
         replaceDurably(this.file, `${JSON.stringify(body, null, 1)}\n`);
       });
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== undefined && STATE_DIR_CODES.has(code)) throw stateDirError(dirname(this.file), error);
+      if (isStateDirFailure(error)) throw stateDirError(dirname(this.file), error);
       throw new MailEventsError(
         "CURSOR_STORE",
         `could not save cursors to ${this.file} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,
@@ -220,8 +105,46 @@ export class FileCursorStore implements CursorStore {
     }
   }
 
-  async #readDisk(): Promise<Record<string, StoredCursor>> {
-    return this.#parseDisk(readIfExists(this.file));
+  async updateGroup<T>(key: string, change: (record: GroupRecord | undefined) => GroupChange<T>): Promise<T> {
+    try {
+      return await withLock(this.groupsFile, `${this.groupsFile}.lock`, () => {
+        const groups = this.#readGroups();
+        const { write, result } = change(groups[key]);
+        if (write !== undefined) {
+          groups[key] = write;
+          replaceDurably(this.groupsFile, `${JSON.stringify({ version: 1, groups })}\n`);
+        }
+        return result;
+      });
+    } catch (error) {
+      if (isStateDirFailure(error)) throw stateDirError(dirname(this.file), error);
+      throw new MailEventsError(
+        "CURSOR_STORE",
+        `could not update the consumer group in ${this.groupsFile} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,
+        { cause: error },
+      );
+    }
+  }
+
+  protected async release(): Promise<void> {}
+
+  #readGroups(): Record<string, GroupRecord> {
+    const text = readIfExists(this.groupsFile);
+    if (text === undefined) return {};
+    try {
+      const groups = (JSON.parse(text) as { groups?: unknown }).groups;
+      if (typeof groups === "object" && groups !== null) return groups as Record<string, GroupRecord>;
+      throw new Error("no `groups` object");
+    } catch (error) {
+      const aside = `${this.groupsFile}.corrupt-${Date.now()}`;
+      try {
+        renameSync(this.groupsFile, aside);
+      } catch {}
+      this.log.warn(
+        `consumer group file ${this.groupsFile} could not be read (${(error as Error).message}); moved it to ${aside}: groups restart at the start of their logs`,
+      );
+      return {};
+    }
   }
 
   #parseDisk(text: string | undefined): Record<string, StoredCursor> {
@@ -233,7 +156,7 @@ export class FileCursorStore implements CursorStore {
       try {
         renameSync(this.file, aside);
       } catch {}
-      this.#log.warn(
+      this.log.warn(
         `cursor file ${this.file} could not be read (${(error as Error).message}); moved it to ${aside} and started with no stored cursors`,
       );
       return {};

@@ -1,4 +1,5 @@
 import type { Position } from "../sources/source.js";
+import type { GroupChange, GroupRecord } from "./groups.js";
 import type { Returned, StoredCursor } from "./merge.js";
 
 export type { Returned, StoredCursor } from "./merge.js";
@@ -33,6 +34,16 @@ export interface CursorStore {
   ): StoredCursor;
   /** Adds an email to the wait consumer's returned set, durably soon. */
   remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor;
+  /** This store user's name in consumer groups: one per process (random unless set). */
+  readonly member: string;
+  /** The lease a group gets when this store user is the first to use it, ms. */
+  readonly groupLeaseMs: number;
+  /**
+   * Reads one group's current record (`groupKey`), applies `change` and writes its result
+   * atomically against every other process: `change` may run more than once, so it must be
+   * pure. Resolves once the write is durable.
+   */
+  updateGroup<T>(key: string, change: (record: GroupRecord | undefined) => GroupChange<T>): Promise<T>;
   /** Resolves once every change made so far is durable; rejects if writing it failed. */
   settled(): Promise<void>;
   /** Writes what is pending and lets go of the store. */

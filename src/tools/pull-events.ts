@@ -2,11 +2,15 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { GROUP_NAME } from "../cursors/groups.js";
 import { pullConsumer } from "../cursors/store.js";
+import { MailEventsError } from "../errors.js";
 import { eventForOutput, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
 import { oneLine } from "../mail/text.js";
 import { validateTypes } from "../sources/event-types.js";
+import type { Page } from "../sources/source.js";
 import { callSignal, resolveIdentity, storedPosition, type ToolContext } from "./context.js";
+import { pullGroupPage } from "./pull-group.js";
 import { guarded, toolResult } from "./result.js";
 import { cursorOutput, cursorValue, eventOutput, identityInput, typesInput } from "./schemas.js";
 
@@ -32,6 +36,15 @@ export const pullEventsInput = {
     .boolean()
     .default(true)
     .describe("Store the returned cursor so the next call continues after this page (default true)."),
+  group: z
+    .string()
+    .regex(GROUP_NAME, { error: "must be 1..64 characters of A-Z a-z 0-9 . _ -" })
+    .optional()
+    .describe(
+      "Consumer group name: callers in one group (same identity and types) each get different events. " +
+        "Your next pull acknowledges this page; if this server stops before that, the page goes to another " +
+        "member after the group's lease (30 s). Not with `since` or commit: false.",
+    ),
 };
 
 export const pullEventsOutput = {
@@ -64,21 +77,46 @@ export async function pullEvents(input: Input, extra: Extra, context: ToolContex
   // The previous reply's cursor reaches the disk before this page is read: a crash can then
   // repeat at most one page, and never loses one.
   await cursors.settled();
-  if (input.since === undefined) await cursors.refresh();
-  const since =
-    input.since === undefined
-      ? storedPosition(cursors.get(source.key, identity, consumer), source)
-      : source.parseCursor(input.since);
-  const page = await source.pull({
-    identity,
-    since,
-    types,
-    limit: input.limit,
-    timeoutMs: input.timeoutMs,
-    signal: callSignal(extra.signal, context),
-  });
+  let page: Page;
+  if (input.group !== undefined) {
+    if (input.since !== undefined || !input.commit) {
+      throw new MailEventsError(
+        "INVALID_INPUT",
+        "`group` reads from the group's own position: leave out `since` and `commit: false`",
+      );
+    }
+    const grouped = await pullGroupPage(
+      {
+        identity,
+        types,
+        consumer,
+        group: input.group,
+        limit: input.limit,
+        timeoutMs: input.timeoutMs,
+        signal: callSignal(extra.signal, context),
+      },
+      context,
+    );
+    page = grouped.page;
+    const { delivered } = grouped;
+    if (delivered) context.deliveries.afterReply(extra.requestId, extra.signal, delivered);
+  } else {
+    if (input.since === undefined) await cursors.refresh();
+    const since =
+      input.since === undefined
+        ? storedPosition(cursors.get(source.key, identity, consumer), source)
+        : source.parseCursor(input.since);
+    page = await source.pull({
+      identity,
+      since,
+      types,
+      limit: input.limit,
+      timeoutMs: input.timeoutMs,
+      signal: callSignal(extra.signal, context),
+    });
+  }
   const position = page.position;
-  if (input.commit && position !== null) {
+  if (input.group === undefined && input.commit && position !== null) {
     const force = page.reset !== undefined;
     context.deliveries.afterReply(extra.requestId, extra.signal, () =>
       cursors.advance(source.key, identity, consumer, position, force),
@@ -126,7 +164,7 @@ export function registerPullEventsTool(server: McpServer, context: ToolContext):
         "By default continues from the stored cursor and stores the new one, so looping on this tool sees every " +
         "event exactly once, across restarts. Each `types` filter is its own consumer with its own cursor: a loop " +
         "on bounces never moves an unfiltered loop. Set timeoutMs to long-poll for new events; when hasMore is " +
-        "true, call again at once.",
+        "true, call again at once. With `group`, several workers share the log and each event goes to one of them.",
       inputSchema: pullEventsInput,
       outputSchema: pullEventsOutput,
       annotations: {

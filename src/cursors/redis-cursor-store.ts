@@ -1,0 +1,112 @@
+import type { Logger } from "../log.js";
+import { RedisConnection, type RedisConnectionOptions, type RedisSpec } from "../store/redis-connection.js";
+import { BufferedCursorStore, type Pending, type StoreOptions } from "./buffered-cursor-store.js";
+import type { GroupChange, GroupRecord } from "./groups.js";
+import { newer, type StoredCursor } from "./merge.js";
+
+export interface RedisStoreOptions extends StoreOptions, RedisConnectionOptions {
+  /** Prefix of this store's keys (default `mail-events:`). */
+  prefix?: string;
+}
+
+/** A writer that keeps losing the race to others gives up after this many tries. */
+const MAX_ATTEMPTS = 50;
+
+const parse = <T>(text: string): T | undefined => {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Cursors in Redis (SPEC §9, `MAIL_EVENTS_STORE=redis://…`): every record of the file store,
+ * one field each of the hash `<prefix>cursors` (and groups in `<prefix>groups`), so servers
+ * on different machines share positions. A write is a compare-and-set of the field: a writer
+ * merges its change with what it last saw (`newer`, the file store's rules) and, if another
+ * writer got there first, merges with what won and tries again — never backward, no writer
+ * rolled back. Durable as Redis's persistence makes it (AOF `everysec`: at most a second).
+ */
+export class RedisCursorStore extends BufferedCursorStore {
+  readonly connection: RedisConnection;
+  readonly #cursorsKey: string;
+  readonly #groupsKey: string;
+  /** What each field held when last read or written: the compare-and-set's expectation. */
+  readonly #seen = new Map<string, string>();
+
+  constructor(spec: RedisSpec, log: Logger, options: RedisStoreOptions = {}) {
+    super(log, options);
+    this.connection = new RedisConnection(spec, log, options);
+    const prefix = options.prefix ?? "mail-events:";
+    this.#cursorsKey = `${prefix}cursors`;
+    this.#groupsKey = `${prefix}groups`;
+  }
+
+  protected readAll(): Promise<StoredCursor[]> {
+    return this.connection.run("could not read cursors", async (client) => {
+      const all = await client.hgetall(this.#cursorsKey);
+      const out: StoredCursor[] = [];
+      for (const [field, text] of Object.entries(all)) {
+        this.#seen.set(field, text);
+        const entry = parse<StoredCursor>(text);
+        if (entry !== undefined && typeof entry.order === "number") out.push(entry);
+      }
+      return out;
+    });
+  }
+
+  protected write(batch: Map<string, Pending>): Promise<void> {
+    return this.connection.run("could not save cursors", async (client) => {
+      // One connection pipelines these: a batch of several consumers costs one round trip.
+      await Promise.all(
+        [...batch].map(async ([field, { entry, force }]) => {
+          for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+            const expected = this.#seen.get(field) ?? "";
+            const stored = expected === "" ? undefined : parse<StoredCursor>(expected);
+            const next = force ? entry : newer(stored, entry);
+            const text = JSON.stringify(next);
+            const current = await this.connection.compareAndSet(
+              client,
+              this.#cursorsKey,
+              field,
+              expected,
+              text,
+            );
+            if (current === null) {
+              this.#seen.set(field, text);
+              this.merged(next);
+              return;
+            }
+            this.#seen.set(field, current);
+          }
+          throw new Error(`the cursor kept changing under ${MAX_ATTEMPTS} attempts`);
+        }),
+      );
+    });
+  }
+
+  updateGroup<T>(key: string, change: (record: GroupRecord | undefined) => GroupChange<T>): Promise<T> {
+    return this.connection.run("could not update the consumer group", async (client) => {
+      let held = (await client.hget(this.#groupsKey, key)) ?? "";
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const { write, result } = change(held === "" ? undefined : parse<GroupRecord>(held));
+        if (write === undefined) return result;
+        const current = await this.connection.compareAndSet(
+          client,
+          this.#groupsKey,
+          key,
+          held,
+          JSON.stringify(write),
+        );
+        if (current === null) return result;
+        held = current;
+      }
+      throw new Error(`the group kept changing under ${MAX_ATTEMPTS} attempts`);
+    });
+  }
+
+  protected release(): Promise<void> {
+    return this.connection.close();
+  }
+}
