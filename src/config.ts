@@ -153,6 +153,7 @@ function bare(command: "help" | "version", defaultStateDir: () => string): Invoc
     stateDir: defaultStateDir(),
     smtpPort: "2525",
     httpPort: "2580",
+    store: "file",
   });
   return { command, positionals: [], options: {}, config: Object.freeze(config) };
 }
