@@ -13,8 +13,8 @@ import { bigLog, measureFirstWait, measurePullWalk } from "./figures/log-walk.mj
 import { measureWaitMemory } from "./figures/memory.mjs";
 import { measureRedisStore } from "./figures/redis-store.mjs";
 import { measureStartup } from "./figures/startup.mjs";
-import { FakeUpstream } from "./lib/fake-upstream.mjs";
 import { ROOT } from "./lib/mcp-child.mjs";
+import { RemoteFakeUpstream } from "./lib/remote-fake.mjs";
 import { fmt, withTimeout } from "./lib/stats.mjs";
 
 const args = process.argv.slice(2);
@@ -72,8 +72,10 @@ function render() {
 Measured by \`npm run bench\` (\`npm ci\` first; it builds, then runs \`bench/run.mjs\` against
 \`dist/\`, about 2–4 minutes). This file is overwritten by each run. Everything runs on
 loopback on the machine below; a fake inboxbase upstream (\`bench/lib/fake-upstream.mjs\`)
-lives in the bench process, and every server is a real child process driven by the MCP SDK
-\`Client\` over stdio. Medians (p50) and p99 are over the sample counts shown; baselines are
+runs in a process of its own (\`bench/lib/fake-upstream-process.mjs\`), so its event loop never
+shares a turn with the timed client's, and event → result is timed from the append in that
+process to the result at the client on one wall clock. Every server is a real child process
+driven by the MCP SDK \`Client\` over stdio. Medians (p50) and p99 are over the sample counts shown; baselines are
 measured in the same run, interleaved where they compete for the machine. To measure another
 build (say, an older commit's) with this harness: \`BENCH_SERVER_ENTRY=path/to/dist/main.js node
 bench/run.mjs\` (prints the table, leaves this file alone). Crash torture is \`npm run torture\`.
@@ -118,7 +120,7 @@ What each row means:
 
 async function main() {
   const stateRoot = await mkdtemp(join(tmpdir(), "mail-events-bench-"));
-  const fake = await new FakeUpstream().start();
+  const fake = await new RemoteFakeUpstream().start();
   const state = (name) => join(stateRoot, name);
   try {
     await figure("latency", async () => {
@@ -219,7 +221,12 @@ async function main() {
       return log;
     };
     await figure("walk", async () => {
-      const r = await measurePullWalk({ fake, stateDir: state("walk"), log: needLog(), reps: quick ? 1 : 3 });
+      const r = await measurePullWalk({
+        fake,
+        stateDir: state("walk"),
+        log: await needLog(),
+        reps: quick ? 1 : 3,
+      });
       row(
         "`pull_events` walking a 100k-event log",
         `${fmt(r.rate, 0)} events/s (${fmt(r.seconds, 2)} s per walk)`,
@@ -232,7 +239,7 @@ async function main() {
       const r = await measureRedisStore({
         fake,
         stateDir: state("redis"),
-        log: needLog(),
+        log: await needLog(),
         samples: quick ? 100 : 200,
         reps: quick ? 1 : 3,
       });
@@ -255,7 +262,7 @@ async function main() {
     });
 
     await figure("firstwait", async () => {
-      const r = await measureFirstWait({ fake, stateDir: state("firstwait"), log: needLog(), reps: 3 });
+      const r = await measureFirstWait({ fake, stateDir: state("firstwait"), log: await needLog(), reps: 3 });
       row(
         "first wait on a 100k-event log, no cursor",
         `${r.requests} upstream requests (runs: ${r.all.join(", ")}; ${fmt(r.seekMs, 0)} ms to reach the live end)`,

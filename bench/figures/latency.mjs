@@ -1,5 +1,5 @@
-import { performance } from "node:perf_hooks";
 import { callOk, connectChild, SERVER_ENTRY, serverEnv } from "../lib/mcp-child.mjs";
+import { wallNow } from "../lib/remote-fake.mjs";
 import { sleep, summary, withTimeout } from "../lib/stats.mjs";
 
 /**
@@ -9,16 +9,19 @@ import { sleep, summary, withTimeout } from "../lib/stats.mjs";
  */
 async function waitLatency(server, fake, samples) {
   const identity = "latency@bench.test";
-  fake.ensure(identity);
+  await fake.ensure(identity);
   const out = [];
   for (let i = 0; i < samples + 20; i++) {
     const code = String(100_000 + i);
     const pending = callOk(server.client, "wait_for_email", { identity, timeoutSeconds: 30 });
     await withTimeout(fake.whenParked(identity), 10_000, "waiting for the long-poll to park");
-    const t0 = performance.now();
-    fake.email(identity, { from: "noreply@shop.test", subject: `Your code is ${code}` });
+    // From the append in the fake's own process to the result in this one (one wall clock).
+    const { landedAt: t0 } = await fake.email(identity, {
+      from: "noreply@shop.test",
+      subject: `Your code is ${code}`,
+    });
     const result = await withTimeout(pending, 10_000, "wait_for_email");
-    const t1 = performance.now();
+    const t1 = wallNow();
     if (!result.found || !result.email.codes.includes(code)) throw new Error(`wrong email for sample ${i}`);
     if (i >= 20) out.push(t1 - t0); // the first 20 warm up the JIT and the connection pool
   }
@@ -34,23 +37,23 @@ async function pollLatency(server, fake, pollers, perPoller) {
   const out = [];
   const run = async (p) => {
     const identity = `poller${p}@bench.test`;
-    fake.ensure(identity);
+    await fake.ensure(identity);
     await callOk(server.client, "pull_events", { identity, limit: 200 });
     const landed = new Map();
     let produced = false;
     const producer = (async () => {
       for (let i = 0; i < perPoller; i++) {
         await sleep(200 + Math.random() * 1000);
-        const event = fake.email(identity, { subject: `poll sample ${i}` });
-        landed.set(event.seq, performance.now());
+        const event = await fake.email(identity, { subject: `poll sample ${i}` });
+        landed.set(event.seq, event.landedAt);
       }
       produced = true;
     })();
-    const deadline = performance.now() + perPoller * 1500 + 10_000;
-    while ((!produced || landed.size > 0) && performance.now() < deadline) {
-      const started = performance.now();
+    const deadline = wallNow() + perPoller * 1500 + 10_000;
+    while ((!produced || landed.size > 0) && wallNow() < deadline) {
+      const started = wallNow();
       const page = await callOk(server.client, "pull_events", { identity, limit: 200 });
-      const now = performance.now();
+      const now = wallNow();
       for (const event of page.events) {
         const at = landed.get(event.seq);
         if (at !== undefined) {
@@ -58,7 +61,7 @@ async function pollLatency(server, fake, pollers, perPoller) {
           landed.delete(event.seq);
         }
       }
-      await sleep(Math.max(0, 1000 - (performance.now() - started)));
+      await sleep(Math.max(0, 1000 - (wallNow() - started)));
     }
     await producer;
   };

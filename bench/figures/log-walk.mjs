@@ -5,11 +5,11 @@ import { median, withTimeout } from "../lib/stats.mjs";
 const DAY = 86_400_000;
 
 /** A 100k-event log of day-old received emails, shared (by reference) between identities. */
-export function bigLog(fake, events) {
-  const start = Date.now() - DAY;
-  const log = fake.fill("big-log@bench.test", events, (i) => start + i);
-  fake.warm(log);
-  return log;
+export async function bigLog(fake, events) {
+  const name = "big-log@bench.test";
+  const length = await fake.fill(name, events, Date.now() - DAY);
+  await fake.warm(name);
+  return { name, length };
 }
 
 /** pull_events (limit 200, committing) from the start of a 100k-event log to its end. */
@@ -20,7 +20,7 @@ export async function measurePullWalk({ fake, stateDir, log, reps = 3 }) {
   try {
     for (let rep = 0; rep < reps; rep++) {
       const identity = `walk${rep}@bench.test`;
-      fake.share(identity, log);
+      await fake.share(identity, log.name);
       const maxPages = Math.ceil(log.length / 200) + 10;
       let count = 0;
       let lastSeq = 0;
@@ -57,17 +57,17 @@ export async function measureFirstWait({ fake, stateDir, log, reps = 3 }) {
   try {
     for (let rep = 0; rep < reps; rep++) {
       const identity = `first${rep}@bench.test`;
-      fake.share(identity, log.slice());
-      const before = fake.requestsFor(identity);
+      await fake.share(identity, log.name, true);
+      const before = await fake.requestsFor(identity);
       const t0 = performance.now();
       const pending = callOk(child.client, "wait_for_email", { identity, timeoutSeconds: 20 });
       await withTimeout(fake.whenParked(identity), 20_000, "the first wait to reach the live end");
       const seekMs = performance.now() - t0;
-      fake.email(identity, { subject: "Your code is 654321" });
+      await fake.email(identity, { subject: "Your code is 654321" });
       const result = await withTimeout(pending, 20_000, "first wait");
       if (!result.found || !result.email.codes.includes("654321"))
         throw new Error("first wait got the wrong email");
-      requests.push(fake.requestsFor(identity) - before);
+      requests.push((await fake.requestsFor(identity)) - before);
       ms.push(seekMs);
     }
   } finally {

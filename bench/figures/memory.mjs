@@ -26,18 +26,18 @@ export async function measureWaitMemory({ fake, stateDir, waits = 50, reps = 3 }
       // One finished call first, so what the server loads on demand at its first call
       // (undici, html-to-text) is told apart from what the 50 waits themselves hold.
       const first = `warm${rep}@bench.test`;
-      fake.ensure(first);
-      fake.email(first, { subject: "code 111111" });
+      await fake.ensure(first);
+      await fake.email(first, { subject: "code 111111" });
       await callOk(child.client, "wait_for_email", { identity: first, timeoutSeconds: 5 });
       warm.push(await settledRss(child.pid));
       const identities = Array.from({ length: waits }, (_, i) => `w${rep}-${i}@bench.test`);
-      for (const identity of identities) fake.ensure(identity);
+      for (const identity of identities) await fake.ensure(identity);
       const pending = identities.map((identity) =>
         callOk(child.client, "wait_for_email", { identity, timeoutSeconds: 120 }),
       );
       await withTimeout(fake.whenParkedTotal(waits), 20_000, `${waits} parked long-polls`);
       loaded.push(await settledRss(child.pid));
-      for (const identity of identities) fake.email(identity, { subject: "code 123456" });
+      for (const identity of identities) await fake.email(identity, { subject: "code 123456" });
       const results = await withTimeout(Promise.all(pending), 20_000, "releasing the waits");
       if (results.some((r) => !r.found)) throw new Error("a parked wait did not get its email");
     } finally {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { callOk, connectChild, SERVER_ENTRY, serverEnv } from "../lib/mcp-child.mjs";
+import { wallNow } from "../lib/remote-fake.mjs";
 import { median, sleep, summary, withTimeout } from "../lib/stats.mjs";
 
 /**
@@ -73,17 +74,19 @@ async function waitSample(server, fake, identity, i) {
   const code = String(200_000 + i);
   const pending = callOk(server.client, "wait_for_email", { identity, timeoutSeconds: 30 });
   await withTimeout(fake.whenParked(identity), 10_000, "waiting for the long-poll to park");
-  const t0 = performance.now();
-  fake.email(identity, { from: "noreply@shop.test", subject: `Your code is ${code}` });
+  const { landedAt: t0 } = await fake.email(identity, {
+    from: "noreply@shop.test",
+    subject: `Your code is ${code}`,
+  });
   const result = await withTimeout(pending, 10_000, "wait_for_email");
-  const ms = performance.now() - t0;
+  const ms = wallNow() - t0;
   if (!result.found || !result.email.codes.includes(code)) throw new Error(`wrong email for sample ${i}`);
   return ms;
 }
 
 /** pull_events (limit 200, committing) from the start of `log` to its end: events/s. */
 async function walk(server, fake, identity, log) {
-  fake.share(identity, log);
+  await fake.share(identity, log.name);
   let count = 0;
   const t0 = performance.now();
   for (let page = 0; page < Math.ceil(log.length / 200) + 10; page++) {
@@ -108,7 +111,7 @@ export async function measureRedisStore({ fake, stateDir, log, samples = 200, re
       env: serverEnv(fake.url, join(stateDir, "redis"), { MAIL_EVENTS_STORE: redis.url }),
     });
     const latency = { file: [], redis: [] };
-    for (const kind of ["file", "redis"]) fake.ensure(`store-${kind}@bench.test`);
+    for (const kind of ["file", "redis"]) await fake.ensure(`store-${kind}@bench.test`);
     for (let i = 0; i < samples + 20; i++) {
       // Alternate which store goes first, so neither always runs on a warmer machine.
       const order = i % 2 === 0 ? ["file", "redis"] : ["redis", "file"];
