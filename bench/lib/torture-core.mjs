@@ -6,6 +6,9 @@ import { FakeUpstream } from "./fake-upstream.mjs";
 import { connectChild, SERVER_ENTRY, serverEnv } from "./mcp-child.mjs";
 import { sleep } from "./stats.mjs";
 
+/** Emails produced per wait identity: fewer than the 256 a wait remembers. */
+const WAIT_EMAILS = 200;
+
 const readCursorFile = (file) => {
   let text;
   try {
@@ -97,13 +100,20 @@ export async function runTorture({
 
   let stopped = false;
   const deadline = Date.now() + timeLimitMs;
-  const done = () => stopped || stats.kills >= kills || Date.now() > deadline;
+  // Enough kills, and lives long enough that both kinds of client were served at least once.
+  const done = () =>
+    stopped ||
+    (stats.kills >= kills && stats.eventsGiven > 0 && (waiters === 0 || stats.waitsFound > 0)) ||
+    Date.now() > deadline;
 
   // A steady stream: one event every few ms, round robin over the identities.
   let turn = 0;
   const streamed = [...identities, ...waiting];
   const producer = setInterval(() => {
     const identity = streamed[turn++ % streamed.length];
+    // A wait remembers the last MAX_RETURNED (256) emails it returned per identity; past
+    // that, by design, an older one never returned is not returned either. Stay under it.
+    if (waiting.includes(identity) && (fake.logs.get(identity)?.length ?? 0) >= WAIT_EMAILS) return;
     fake.email(identity, { subject: `event ${turn}`, from: "stream@torture.test" });
     stats.eventsProduced++;
   }, eventEveryMs);
@@ -164,12 +174,13 @@ export async function runTorture({
     }
   };
 
-  /** One reader: spawn, loop pull_events until killed, restart; until enough kills. */
-  const worker = async (identity, isShared) => {
-    // Events handed out that were above the disk cursor when the last life was killed.
-    let uncommitted = new Set();
+  /**
+   * Lives of one client until enough kills: spawn a server, run `live(child, isKilled)` until
+   * the random SIGKILL (timed from the spawn, so it also lands during start-up and the
+   * handshake), then `after(killed)`, and again.
+   */
+  const lives = async (name, live, after) => {
     while (!done()) {
-      // The kill is timed from the spawn, so it also lands during start-up and the handshake.
       const life = minLifeMs + Math.random() * (maxLifeMs - minLifeMs);
       let transport;
       let killed = false;
@@ -186,7 +197,7 @@ export async function runTorture({
         child = await connectChild({
           args: [entry],
           env: serverEnv(fake.url, stateDir),
-          name: "torture",
+          name,
           onTransport: (t) => {
             transport = t;
           },
@@ -199,38 +210,53 @@ export async function runTorture({
         await sleep(20);
         continue;
       }
-      while (!killed) {
-        let result;
-        try {
-          result = await child.client.callTool(
-            { name: "pull_events", arguments: { identity, limit: 1 + Math.floor(Math.random() * 40) } },
-            undefined,
-            { timeout: 10_000 },
-          );
-        } catch {
-          if (killed) stats.callsCutByKill++;
-          else problem(`${identity}: a call failed without a kill`);
-          break;
-        }
-        stats.calls++;
-        if (result.isError) {
-          problem(`${identity}: tool error ${result.content?.[0]?.text}`);
-          await sleep(10);
-          continue;
-        }
-        const events = result.structuredContent.events;
-        receive(identity, events, uncommitted, isShared);
-      }
-      if (killed && !isShared) {
-        const onDisk = storedOrder(readCursorFile(cursorFile), identity);
-        uncommitted = new Set([...given.get(identity)].filter((seq) => seq > onDisk));
-      }
+      await live(child, () => killed);
+      after(killed);
       clearTimeout(killer);
       await child.close();
       if (killed) stats.kills++;
-      checkFile();
-      log(`kills ${stats.kills}/${kills}, events given ${stats.eventsGiven}`);
     }
+  };
+
+  /** One reader: spawn, loop pull_events until killed, restart; until enough kills. */
+  const worker = async (identity, isShared) => {
+    // Events handed out that were above the disk cursor when the last life was killed.
+    let uncommitted = new Set();
+    await lives(
+      "torture",
+      async (child, isKilled) => {
+        while (!isKilled()) {
+          let result;
+          try {
+            result = await child.client.callTool(
+              { name: "pull_events", arguments: { identity, limit: 1 + Math.floor(Math.random() * 40) } },
+              undefined,
+              { timeout: 10_000 },
+            );
+          } catch {
+            if (isKilled()) stats.callsCutByKill++;
+            else problem(`${identity}: a call failed without a kill`);
+            break;
+          }
+          stats.calls++;
+          if (result.isError) {
+            problem(`${identity}: tool error ${result.content?.[0]?.text}`);
+            await sleep(10);
+            continue;
+          }
+          const events = result.structuredContent.events;
+          receive(identity, events, uncommitted, isShared);
+        }
+      },
+      (killed) => {
+        if (killed && !isShared) {
+          const onDisk = storedOrder(readCursorFile(cursorFile), identity);
+          uncommitted = new Set([...given.get(identity)].filter((seq) => seq > onDisk));
+        }
+        checkFile();
+        log(`kills ${stats.kills}/${kills}, events given ${stats.eventsGiven}`);
+      },
+    );
   };
 
   // Emails each waiter identity was handed: id -> times.
@@ -282,44 +308,17 @@ export async function runTorture({
     // The last email of each killed life: its reply went out, its memory of it may not have
     // reached the disk, so each may come back once.
     const state = { last: undefined, mayRepeat: new Set() };
-    while (!done()) {
-      const life = minLifeMs + Math.random() * (maxLifeMs - minLifeMs);
-      let transport;
-      let killed = false;
-      const killer = setTimeout(() => {
-        killed = true;
-        if (transport?.pid) {
-          try {
-            process.kill(transport.pid, "SIGKILL");
-          } catch {}
-        }
-      }, life);
-      let child;
-      try {
-        child = await connectChild({
-          args: [entry],
-          env: serverEnv(fake.url, stateDir),
-          name: "torture-wait",
-          onTransport: (t) => {
-            transport = t;
-          },
-        });
-        stats.spawns++;
-      } catch (error) {
-        clearTimeout(killer);
-        if (killed) stats.kills++;
-        else problem(`spawn failed: ${error.message}`);
-        await sleep(20);
-        continue;
-      }
-      state.last = undefined;
-      const ended = await waitLoop(child, identity, state, false);
-      if (ended === "cut" && !killed) problem(`${identity}: a wait failed without a kill`);
-      if (killed && state.last !== undefined) state.mayRepeat.add(state.last);
-      clearTimeout(killer);
-      await child.close();
-      if (killed) stats.kills++;
-    }
+    await lives(
+      "torture-wait",
+      async (child, isKilled) => {
+        state.last = undefined;
+        const ended = await waitLoop(child, identity, state, false);
+        if (ended === "cut" && !isKilled()) problem(`${identity}: a wait failed without a kill`);
+      },
+      (killed) => {
+        if (killed && state.last !== undefined) state.mayRepeat.add(state.last);
+      },
+    );
     return state;
   };
 
