@@ -129,7 +129,13 @@ export function loadConfig(
     if (argv.some((a) => a === "--version" || a === "-v")) return bare("version", defaultStateDir);
     const [topic] = helpTopic(argv);
     const help = topic === undefined ? "mail-events-mcp --help" : `mail-events-mcp ${topic} --help`;
-    throw new MailEventsError("CONFIG_INVALID", `${redact((error as Error).message, env)}; see ${help}`);
+    const unknown = /^Unknown option '([^']*)'/.exec((error as Error).message)?.[1];
+    const own = topic === undefined ? [] : (VERBS[topic]?.flags ?? []).map((f) => `--${f.flag}`);
+    const message =
+      unknown === undefined
+        ? (error as Error).message
+        : `unknown flag ${unknown}${topic === undefined ? "" : ` for \`${topic}\` (${own.length === 0 ? "it takes only the settings" : `its flags are ${own.join(", ")}`})`}`;
+    throw new MailEventsError("CONFIG_INVALID", `${redact(message, env)}; see ${help}`);
   }
   if (parsed.values.help || parsed.positionals[0] === "help")
     return bare("help", defaultStateDir, helpTopic(argv));

@@ -203,7 +203,9 @@ async function inbox(invocation: Invocation): Promise<void> {
 }
 
 async function tool(invocation: Invocation): Promise<void> {
-  const { runToolCommand } = await import("./cli.js");
+  const { runToolCommand, toolArguments } = await import("./cli.js");
+  // A bad flag is refused before the inbox starts or the store opens.
+  toolArguments(invocation);
   await checkStateDir(invocation.config.stateDir, true, invocation.config.source === "local");
   const abort = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;

@@ -128,12 +128,12 @@ export async function pullEvents(input: Input, extra: Extra, context: ToolContex
   const lines = events.slice(0, 20).map(eventLine);
   const filter = types.length === 0 ? "" : ` (types ${types.join(",")})`;
   const text = [
-    `${events.length} event(s) for ${identity}${filter}; cursor ${cursor ?? "none"}${page.hasMore ? "; hasMore: call again now" : ""}${input.group === undefined ? "" : `; group ${input.group}`}.`,
+    `${events.length} event(s) for ${identity}${filter}; cursor ${cursor ?? "none"}${page.hasMore ? "; hasMore: call again now" : ""}${input.group === undefined ? "" : `; group ${input.group}`}.${events.length > 0 ? ` ${UNTRUSTED_NOTE}` : ""}`,
     ...(page.reset ? [`Note: ${page.reset}; read from the start of the current log.`] : []),
     ...(page.startedLive ? ["Note: no earlier event to replay after; the stream started at now."] : []),
     // Senders, subjects, codes, links (and vendor ids and types) come from upstream: fenced
     // like a found email's body.
-    ...(lines.length > 0 ? [`${UNTRUSTED_NOTE}`, UNTRUSTED_BEGIN, ...lines, UNTRUSTED_END] : []),
+    ...(lines.length > 0 ? [UNTRUSTED_BEGIN, ...lines, UNTRUSTED_END] : []),
     ...(events.length > 20 ? [`… and ${events.length - 20} more in structuredContent`] : []),
   ].join("\n");
   return toolResult(
