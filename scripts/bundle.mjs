@@ -1,11 +1,15 @@
 // Bundles src/main.ts with its dependencies into dist/main.js, plus chunks that load only
 // when first needed (the inbox, the CLI tools, undici, the MIME parser). Start-up then reads
-// a few files instead of a few hundred modules: SPEC §7 cold start. `tsc` still type-checks
-// and emits the per-module files beside it; `dist/main.js` is the one the bin and tests run.
-import { readdir, rm, stat } from "node:fs/promises";
+// a few files instead of a few hundred modules: SPEC §7 cold start. dist/ holds only this
+// output (what the package ships); `tsc` type-checks and emits per-module files to
+// build/modules/ for test helpers that import one module alone.
+// `--clean` (run by `npm pack`) empties dist/ first, so no stale chunk is packed.
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { build } from "esbuild";
 
 const dist = new URL("../dist/", import.meta.url);
+if (process.argv.includes("--clean")) await rm(dist, { recursive: true, force: true });
+await mkdir(dist, { recursive: true });
 
 // zod's classic entry re-exports every locale (`z.locales`), ~260 KB that start-up would
 // compile and run; nothing here uses a locale but English, which zod configures itself.

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import envPaths from "env-paths";
 import { z } from "zod";
+import { allVerbFlags, VERBS } from "./cli/verbs.js";
 import { MailEventsError } from "./errors.js";
 import { storeSetting } from "./store/store-url.js";
 
@@ -57,18 +58,50 @@ export interface Invocation {
 }
 
 const COMMAND_FLAGS = {
-  timeout: { type: "string" },
-  from: { type: "string" },
-  subject: { type: "string" },
-  contains: { type: "string" },
-  "max-age": { type: "string" },
-  since: { type: "string" },
-  types: { type: "string" },
-  limit: { type: "string" },
-  "no-commit": { type: "boolean" },
+  ...allVerbFlags(),
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
+
+/** The verb `--help` is about: the first word of argv that names one (none: the general help). */
+const helpTopic = (argv: readonly string[]): string[] => {
+  const verb = argv.find((a) => a === "help" || Object.hasOwn(VERBS, a));
+  const next = verb === "help" ? argv[argv.indexOf("help") + 1] : verb;
+  return next !== undefined && Object.hasOwn(VERBS, next) ? [next] : [];
+};
+
+/** A verb's flags and argument count, checked before anything starts. */
+function checkVerb(command: string, positionals: string[], options: Record<string, unknown>): void {
+  const verb = VERBS[command];
+  if (verb === undefined || !Object.hasOwn(VERBS, command)) return;
+  const own = new Set(verb.flags.map((f) => f.flag));
+  for (const [flag, value] of Object.entries(options)) {
+    if (value === undefined || own.has(flag)) continue;
+    const list =
+      verb.flags.length === 0 ? "it takes none" : `its flags are ${[...own].map((f) => `--${f}`).join(", ")}`;
+    throw new MailEventsError(
+      "CONFIG_INVALID",
+      `--${flag} is not a flag of \`${command}\` (${list}); see mail-events-mcp ${command} --help`,
+    );
+  }
+  const [least, most] = verb.positionals;
+  if (positionals.length > most) {
+    const extra = positionals
+      .slice(most)
+      .map((p) => JSON.stringify(p))
+      .join(" ");
+    throw new MailEventsError(
+      "CONFIG_INVALID",
+      `\`${command}\` takes ${verb.args ? `only ${verb.args}` : "no arguments"}, got extra ${extra}; quote a value that holds spaces, or see mail-events-mcp ${command} --help`,
+    );
+  }
+  if (positionals.length < least) {
+    throw new MailEventsError(
+      "CONFIG_INVALID",
+      `\`${command}\` needs ${verb.args}; e.g. mail-events-mcp ${command} agent@example.test 0 (see mail-events-mcp ${command} --help)`,
+    );
+  }
+}
 
 /**
  * Reads env and argv into a frozen Config. Flags win over env. A bad value throws
@@ -92,11 +125,20 @@ export function loadConfig(
     });
   } catch (error) {
     // `--help` and `--version` work whatever else the command line holds (SPEC §2).
-    if (argv.some((a) => a === "--help" || a === "-h")) return bare("help", defaultStateDir);
+    if (argv.some((a) => a === "--help" || a === "-h")) return bare("help", defaultStateDir, helpTopic(argv));
     if (argv.some((a) => a === "--version" || a === "-v")) return bare("version", defaultStateDir);
-    throw new MailEventsError("CONFIG_INVALID", `${redact((error as Error).message, env)}; see --help`);
+    const [topic] = helpTopic(argv);
+    const help = topic === undefined ? "mail-events-mcp --help" : `mail-events-mcp ${topic} --help`;
+    const unknown = /^Unknown option '([^']*)'/.exec((error as Error).message)?.[1];
+    const own = topic === undefined ? [] : (VERBS[topic]?.flags ?? []).map((f) => `--${f.flag}`);
+    const message =
+      unknown === undefined
+        ? (error as Error).message
+        : `unknown flag ${unknown}${topic === undefined ? "" : ` for \`${topic}\` (${own.length === 0 ? "it takes only the settings" : `its flags are ${own.join(", ")}`})`}`;
+    throw new MailEventsError("CONFIG_INVALID", `${redact(message, env)}; see ${help}`);
   }
-  if (parsed.values.help) return bare("help", defaultStateDir);
+  if (parsed.values.help || parsed.positionals[0] === "help")
+    return bare("help", defaultStateDir, helpTopic(argv));
   if (parsed.values.version) return bare("version", defaultStateDir);
   const raw: Partial<Record<Setting, string>> = {};
   for (const [key, { env: name, flag }] of Object.entries(SETTINGS) as [
@@ -138,6 +180,7 @@ export function loadConfig(
   const { help: _help, version: _version, ...options } = parsed.values;
   for (const flag of Object.values(SETTINGS)) delete options[flag.flag];
   const [command = "serve", ...positionals] = parsed.positionals;
+  checkVerb(command, positionals, options);
   return {
     command,
     positionals,
@@ -147,7 +190,7 @@ export function loadConfig(
 }
 
 /** `help` or `version`: the defaults stand in for a config the environment may have broken. */
-function bare(command: "help" | "version", defaultStateDir: () => string): Invocation {
+function bare(command: "help" | "version", defaultStateDir: () => string, topic: string[] = []): Invocation {
   const config = ConfigSchema.parse({
     source: "local",
     stateDir: defaultStateDir(),
@@ -155,7 +198,7 @@ function bare(command: "help" | "version", defaultStateDir: () => string): Invoc
     httpPort: "2580",
     store: "file",
   });
-  return { command, positionals: [], options: {}, config: Object.freeze(config) };
+  return { command, positionals: topic, options: {}, config: Object.freeze(config) };
 }
 
 /**

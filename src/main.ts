@@ -3,7 +3,8 @@
 import { stat } from "node:fs/promises";
 import process, { stdout } from "node:process";
 import { inboxOptions, openApp } from "./app.js";
-import { type Invocation, loadConfig } from "./config.js";
+import { VERBS, verbUsage } from "./cli/verbs.js";
+import { type Invocation, loadConfig, redact } from "./config.js";
 import { loadDurableFileLibraries } from "./cursors/durable-file.js";
 import { isMailEventsError, MailEventsError } from "./errors.js";
 import { lineLimit, requestIdIn } from "./line-limit.js";
@@ -20,12 +21,17 @@ const MAX_STDIN_LINE_BYTES = 10 * 1024 * 1024;
 const USAGE = `mail-events-mcp ${VERSION} — wait for email and read mailbox events, as MCP tools
 
 Usage:
-  mail-events-mcp [serve]              MCP server on stdio (default)
-  mail-events-mcp inbox                run the local inbox alone (SMTP + HTTP on 127.0.0.1)
-  mail-events-mcp wait [identity]      wait for an email; JSON on stdout; exit 1 on timeout
-        [--from S] [--subject S] [--contains S] [--timeout SECONDS] [--max-age SECONDS]
-  mail-events-mcp pull [identity]      one page of events [--since N] [--types a,b] [--limit N] [--timeout MS] [--no-commit]
-  mail-events-mcp cursor [identity]    the stored cursor
+  mail-events-mcp [serve]                      MCP server on stdio (default); a "ready:" line on stderr
+  mail-events-mcp inbox                        run the local inbox alone (SMTP + HTTP on 127.0.0.1)
+  mail-events-mcp wait [identity]              wait for an email; JSON on stdout; exit 1 on timeout
+        [--from S] [--to S] [--subject S] [--contains S] [--after ID] [--timeout SECONDS] [--max-age SECONDS]
+  mail-events-mcp pull [identity]              one page of events
+        [--since CURSOR] [--types a,b] [--limit N] [--timeout MS] [--no-commit] [--group NAME]
+  mail-events-mcp cursor [identity]            the stored cursor [--types a,b]
+  mail-events-mcp set-cursor [identity] <cursor>   move the stored cursor [--types a,b]
+  mail-events-mcp <command> --help             one command's arguments and flags
+
+Exit codes: 0 ok, 1 wait found nothing in time, 2 error, 130/143 stopped by Ctrl-C/SIGTERM.
 
 Settings (flag or environment variable):
   --source     MAIL_EVENTS_SOURCE      local | inboxbase | mails | molted   (default local)
@@ -35,6 +41,7 @@ Settings (flag or environment variable):
   --state-dir  MAIL_EVENTS_STATE_DIR   cursors and the local inbox's log
   --smtp-port  MAIL_EVENTS_SMTP_PORT   local inbox SMTP port (default 2525)
   --http-port  MAIL_EVENTS_HTTP_PORT   local inbox HTTP port (default 2580)
+  --store      MAIL_EVENTS_STORE       file | redis://… cursor store (default file)
 `;
 
 const log = lineLogger((line) => process.stderr.write(line));
@@ -42,8 +49,8 @@ const log = lineLogger((line) => process.stderr.write(line));
 /** One line, never a stack trace (unless MAIL_EVENTS_DEBUG=1 asks for it), then exit 2. */
 function fail(error: unknown): never {
   const message = isMailEventsError(error)
-    ? error.message
-    : `unexpected error: ${String((error as Error)?.message ?? error).split("\n")[0]}; this is a bug in mail-events-mcp — please report it (MAIL_EVENTS_DEBUG=1 shows where)`;
+    ? `[${error.code}] ${error.message}`
+    : `[INTERNAL] unexpected error: ${String((error as Error)?.message ?? error).split("\n")[0]}; this is a bug in mail-events-mcp — please report it (MAIL_EVENTS_DEBUG=1 shows where)`;
   process.stderr.write(`mail-events-mcp: ${message}\n`);
   if (process.env.MAIL_EVENTS_DEBUG === "1" && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
@@ -99,6 +106,29 @@ async function checkStateDir(dir: string, tolerateReadOnly: boolean, quietIfLoca
   }
 }
 
+/**
+ * One stderr line once the server can be used: where the local inbox listens (its page is at
+ * the HTTP URL's `/`), or which hosted source it reads. The local inbox starts in the
+ * background, so the line waits for it; when it fails, its own error line says so instead.
+ */
+function announceReady(config: Invocation["config"], app: Awaited<ReturnType<typeof openApp>>): void {
+  const identity = config.identity === undefined ? "no default identity" : `identity ${config.identity}`;
+  if (app.inbox === undefined) {
+    log.info(
+      `ready: MCP on stdio; source ${config.source} at ${redact(config.url ?? "", config)}; ${identity}`,
+    );
+    return;
+  }
+  app.inbox.then(
+    (running) =>
+      log.info(
+        `ready: MCP on stdio; local inbox SMTP smtp://127.0.0.1:${running.smtpPort}, HTTP ${running.httpUrl.replace(/\/*$/, "/")}` +
+          `${running.owned ? "" : " (shared with the inbox already running)"}; ${identity}; state ${config.stateDir}`,
+      ),
+    () => {},
+  );
+}
+
 async function serve(invocation: Invocation): Promise<void> {
   await checkStateDir(invocation.config.stateDir, true, invocation.config.source === "local");
   const app = await openApp(invocation.config, log);
@@ -135,6 +165,7 @@ async function serve(invocation: Invocation): Promise<void> {
     { maxBufferSize: 4 * MAX_STDIN_LINE_BYTES },
   );
   await connect(transport);
+  announceReady(invocation.config, app);
   // Should the transport ever close under us, a server that can no longer hear its client
   // must not linger holding the inbox's ports.
   server.server.onclose = () => {
@@ -172,16 +203,32 @@ async function inbox(invocation: Invocation): Promise<void> {
 }
 
 async function tool(invocation: Invocation): Promise<void> {
-  const { runToolCommand } = await import("./cli.js");
+  const { runToolCommand, toolArguments } = await import("./cli.js");
+  // A bad flag is refused before the inbox starts or the store opens.
+  toolArguments(invocation);
   await checkStateDir(invocation.config.stateDir, true, invocation.config.source === "local");
-  const app = await openApp(invocation.config, log);
   const abort = new AbortController();
-  process.on("SIGINT", () => abort.abort());
-  process.on("SIGTERM", () => abort.abort());
+  let stoppedBy: NodeJS.Signals | undefined;
+  const stopOn = (signal: NodeJS.Signals) => {
+    stoppedBy ??= signal;
+    abort.abort();
+    // A cleanup that hangs must not keep a user's Ctrl-C from ending the command.
+    setTimeout(() => process.exit(signal === "SIGINT" ? 130 : 143), 3_000).unref();
+  };
+  process.on("SIGINT", () => stopOn("SIGINT"));
+  process.on("SIGTERM", () => stopOn("SIGTERM"));
+  const app = await openApp(invocation.config, log);
   let code: number;
   try {
     // CLI mode: stdout carries this command's JSON result, not JSON-RPC.
     code = await runToolCommand(invocation, app.deps, (text) => stdout.write(text), abort.signal);
+  } catch (error) {
+    if (stoppedBy === undefined) throw error;
+    // Stopped by the user: nothing was returned, so nothing was consumed.
+    process.stderr.write(
+      `mail-events-mcp: [ABORTED] ${invocation.command} stopped by ${stoppedBy} before a result; nothing was consumed, run it again to go on\n`,
+    );
+    code = stoppedBy === "SIGINT" ? 130 : 143;
   } finally {
     await app.close();
   }
@@ -196,9 +243,11 @@ async function main(): Promise<void> {
     fail(error);
   }
   switch (invocation.command) {
-    case "help":
-      stdout.write(USAGE);
+    case "help": {
+      const verb = VERBS[invocation.positionals[0] ?? ""];
+      stdout.write(verb ? verbUsage(verb, VERSION) : USAGE);
       return;
+    }
     case "version":
       stdout.write(`${VERSION}\n`);
       return;
@@ -209,12 +258,13 @@ async function main(): Promise<void> {
     case "wait":
     case "pull":
     case "cursor":
+    case "set-cursor":
       return tool(invocation);
     default:
       fail(
         new MailEventsError(
           "CONFIG_INVALID",
-          `unknown command ${JSON.stringify(invocation.command)}; run mail-events-mcp --help`,
+          `unknown command ${JSON.stringify(invocation.command)}; the commands are ${Object.keys(VERBS).join(", ")} (run mail-events-mcp --help)`,
         ),
       );
   }

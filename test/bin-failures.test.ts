@@ -152,7 +152,9 @@ describe("configuration errors", () => {
   it("names an unknown command as the user's mistake, not a bug", async () => {
     const { code, stderr } = await run(["frobnicate"], baseEnv());
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^mail-events-mcp: unknown command "frobnicate"; run mail-events-mcp --help\n$/);
+    expect(stderr).toMatch(
+      /^mail-events-mcp: \[CONFIG_INVALID\] unknown command "frobnicate"; .*run mail-events-mcp --help\)?\n$/,
+    );
   });
 });
 

@@ -166,15 +166,21 @@ describe("the built server over stdio", () => {
   });
 
   it.each([
-    [{ MAIL_EVENTS_SOURCE: "gmail" }, /^mail-events-mcp: MAIL_EVENTS_SOURCE \(--source\) must be one of/],
-    [{ MAIL_EVENTS_URL: "ftp://x" }, /^mail-events-mcp: MAIL_EVENTS_URL \(--url\) must be an http/],
+    [
+      { MAIL_EVENTS_SOURCE: "gmail" },
+      /^mail-events-mcp: \[CONFIG_INVALID\] MAIL_EVENTS_SOURCE \(--source\) must be one of/,
+    ],
+    [
+      { MAIL_EVENTS_URL: "ftp://x" },
+      /^mail-events-mcp: \[CONFIG_INVALID\] MAIL_EVENTS_URL \(--url\) must be an http/,
+    ],
     [
       { MAIL_EVENTS_SMTP_PORT: "70000", MAIL_EVENTS_SOURCE: "local" },
-      /^mail-events-mcp: MAIL_EVENTS_SMTP_PORT \(--smtp-port\) must be 0\.\.65535/,
+      /^mail-events-mcp: \[CONFIG_INVALID\] MAIL_EVENTS_SMTP_PORT \(--smtp-port\) must be 0\.\.65535/,
     ],
     [
       { MAIL_EVENTS_URL: "" },
-      /^mail-events-mcp: MAIL_EVENTS_URL \(--url\) is required when MAIL_EVENTS_SOURCE is inboxbase/,
+      /^mail-events-mcp: \[CONFIG_INVALID\] MAIL_EVENTS_URL \(--url\) is required when MAIL_EVENTS_SOURCE is inboxbase/,
     ],
   ])("refuses to start on a bad setting %j with one line naming the variable", async (bad, message) => {
     const raw = spawnRaw(bad);

@@ -1,7 +1,7 @@
 // Child process for the cursor-store tests: commits increasing cursors as fast as it can.
 // argv: stateDir, source, identity list (comma separated), count (0 = until killed)
-import { FileCursorStore } from "../../dist/cursors/file-cursor-store.js";
-import { silentLogger } from "../../dist/log.js";
+import { FileCursorStore } from "../../build/modules/cursors/file-cursor-store.js";
+import { silentLogger } from "../../build/modules/log.js";
 
 const [dir, source, identities, countArg] = process.argv.slice(2);
 const store = await FileCursorStore.open(dir, silentLogger);
