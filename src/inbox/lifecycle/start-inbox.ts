@@ -1,17 +1,17 @@
 import { join } from "node:path";
-import { ensurePrivateDir } from "../state-dir.js";
-import { VERSION } from "../version.js";
-import { ByteBudget, ByteGate } from "./byte-budget.js";
-import { EventLog } from "./event-log.js";
+import { ensurePrivateDir } from "../../state-dir.js";
+import { VERSION } from "../../version.js";
+import { type InboxHttp, startInboxHttp } from "../http/http-server.js";
+import { EventLog } from "../log/event-log.js";
+import { isDiskFull } from "../log/log-format.js";
+import { newMessageName } from "../log/message-store.js";
+import { ByteBudget, ByteGate } from "../smtp/byte-budget.js";
+import { type Envelope, parseMessage } from "../smtp/parse-message.js";
+import { type SmtpSink, startSmtpSink } from "../smtp/smtp-sink.js";
+import type { Received } from "../smtp/spool.js";
+import type { InboxOptions, RunningInbox } from "../types.js";
 import { probeHealth } from "./health.js";
-import { type InboxHttp, startInboxHttp } from "./http-server.js";
-import type { InboxOptions, RunningInbox } from "./index.js";
-import { isDiskFull } from "./log-file.js";
-import { newMessageName } from "./message-store.js";
-import { type Envelope, parseMessage } from "./parse-message.js";
 import { PortInUseError, portError } from "./port-error.js";
-import { type SmtpSink, startSmtpSink } from "./smtp-sink.js";
-import type { Received } from "./spool.js";
 import { acquireStateLock, type StateLock } from "./state-lock.js";
 
 const DEFAULT_HOST = "127.0.0.1";

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import type { InboxOptions, RunningInbox } from "../types.js";
 import { probeHealth } from "./health.js";
-import type { InboxOptions, RunningInbox } from "./index.js";
 import { PortInUseError } from "./port-error.js";
 import { startInbox } from "./start-inbox.js";
 

@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { EventLog } from "./event-log.js";
+import type { EventLog } from "../log/event-log.js";
 
 /** A request the inbox refuses; becomes `{ "error": message }` with `status`. */
 export class HttpError extends Error {

@@ -1,9 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Logger } from "../log.js";
-import type { EventLog } from "./event-log.js";
+import type { Logger } from "../../log.js";
+import { HEALTH_SERVICE } from "../lifecycle/health.js";
+import type { EventLog } from "../log/event-log.js";
 import { connectionCap, openFileLimit } from "./fd-limit.js";
-import { HEALTH_SERVICE } from "./health.js";
 import { hostAllowed, originHost } from "./host-check.js";
 import { HttpError, identityParam, sendJson } from "./http-util.js";
 import { serveInboxbase } from "./inboxbase-route.js";

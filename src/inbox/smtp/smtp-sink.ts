@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import type { Logger } from "../log.js";
+import type { Logger } from "../../log.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { Envelope } from "./parse-message.js";
 import { SmtpGuard, type SmtpLimits } from "./smtp-guard.js";

@@ -1,9 +1,9 @@
+import { ensureInbox } from "../inbox/lifecycle/ensure-inbox.js";
+import type { InboxOptions, RunningInbox } from "../inbox/types.js";
 import type { NormalizedEvent } from "../mail/event.js";
-import { HttpClient } from "../sources/http-client.js";
-import { InboxbaseSource, parseSeqCursor, seqPositionOf } from "../sources/inboxbase.js";
-import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "../sources/source.js";
-import { ensureInbox } from "./ensure-inbox.js";
-import type { InboxOptions, RunningInbox } from "./index.js";
+import { HttpClient } from "./http-client.js";
+import { InboxbaseSource, parseSeqCursor, seqPositionOf } from "./inboxbase.js";
+import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "./source.js";
 
 /**
  * The `local` source: the inboxbase client pointed at the embedded inbox, which it starts

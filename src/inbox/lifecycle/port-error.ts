@@ -1,4 +1,4 @@
-import { MailEventsError } from "../errors.js";
+import { MailEventsError } from "../../errors.js";
 
 /** Which listener could not bind, with the variable (and flag) that moves it. */
 export const PORT_SETTING = {

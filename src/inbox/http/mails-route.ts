@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { typeMatcher } from "../mail/event.js";
-import type { EventLog } from "./event-log.js";
+import { typeMatcher } from "../../mail/event.js";
+import type { EventLog } from "../log/event-log.js";
+import type { LogRecord } from "../log/log-format.js";
+import type { LogEntry } from "../log/log-index.js";
+import { streamEvents } from "./event-stream.js";
 import { HttpError, identityParam } from "./http-util.js";
-import type { LogRecord } from "./log-file.js";
-import type { LogEntry } from "./log-index.js";
-import { streamEvents } from "./sse-stream.js";
 
 /** The mails dialect's name for each log event type. */
 const MAILS_TYPES: Record<string, string> = { "email.received": "message.received" };
