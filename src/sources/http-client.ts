@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import { MailEventsError } from "../errors.js";
+import { abortedError, MailEventsError } from "../errors.js";
 import { type Redactor, redactor } from "./redact.js";
 import { parseRetryAfter, type RetryPolicy, type RetryPolicyOptions, retryPolicy } from "./retry-policy.js";
 
@@ -66,20 +66,6 @@ const NETWORK_CODES = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
-/** An upstream status worth retrying (429, 5xx), with how long upstream asked us to wait. */
-export class UpstreamStatusError extends MailEventsError {
-  readonly retryAfterMs: number | undefined;
-  constructor(
-    code: "UPSTREAM_RATE_LIMITED" | "UPSTREAM_HTTP",
-    message: string,
-    status: number,
-    retryAfter: number | undefined,
-  ) {
-    super(code, message, { status });
-    this.retryAfterMs = retryAfter;
-  }
-}
-
 const timeoutError = (url: URL, why: string, cause?: unknown) =>
   new MailEventsError(
     "UPSTREAM_TIMEOUT",
@@ -92,7 +78,7 @@ const timeoutError = (url: URL, why: string, cause?: unknown) =>
  * request's own deadline (`expired`) becomes UPSTREAM_TIMEOUT.
  */
 export function networkError(error: unknown, url: URL, signal: AbortSignal, expired?: AbortSignal): unknown {
-  if (signal.aborted) return new MailEventsError("ABORTED", "the call was cancelled", { cause: error });
+  if (signal.aborted) return abortedError(error);
   if (error instanceof MailEventsError) return error;
   if (expired?.aborted) return timeoutError(url, "request deadline", error);
   const code = (error as { code?: string }).code ?? "";
@@ -210,7 +196,7 @@ export class HttpClient {
         try {
           await sleep(wait, undefined, { signal: options.signal });
         } catch {
-          throw new MailEventsError("ABORTED", "the call was cancelled", { cause: error });
+          throw abortedError(error);
         }
       }
     }
@@ -268,19 +254,16 @@ export class HttpClient {
     }
     const retryAfter = parseRetryAfter(response.headers["retry-after"]);
     if (status === 429) {
-      return new UpstreamStatusError(
+      return new MailEventsError(
         "UPSTREAM_RATE_LIMITED",
         `${url.origin} is rate limiting (HTTP 429${detail}); slow down or try again later`,
-        status,
-        retryAfter,
+        { status, retryAfterMs: retryAfter },
       );
     }
-    return new UpstreamStatusError(
-      "UPSTREAM_HTTP",
-      `${url.origin} answered HTTP ${status}${detail}`,
+    return new MailEventsError("UPSTREAM_HTTP", `${url.origin} answered HTTP ${status}${detail}`, {
       status,
-      retryAfter,
-    );
+      retryAfterMs: retryAfter,
+    });
   }
 
   async #readBody(

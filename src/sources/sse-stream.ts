@@ -1,4 +1,4 @@
-import { isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
+import { abortedError, isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
 import type { Logger } from "../log.js";
 import { isRecord, type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
@@ -18,8 +18,6 @@ interface Connection {
   /** We stopped it (pause/close): its ending is not a failure. */
   stopping: boolean;
 }
-
-const aborted = () => new MailEventsError("ABORTED", "the call was cancelled");
 
 /**
  * One identity's logical event stream: reconnects from where it stands, drops duplicates by
@@ -86,7 +84,7 @@ export class SseStream {
 
   /** Reads until `limit` events, the window's end, or (window 0) what is already waiting. */
   async take(request: PullRequest): Promise<Page> {
-    if (request.signal.aborted) throw aborted();
+    if (request.signal.aborted) throw abortedError();
     this.busy = true;
     const t = this.#t;
     const started = Date.now();
@@ -98,7 +96,7 @@ export class SseStream {
     request.signal.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
-        if (request.signal.aborted || this.closed) throw aborted();
+        if (request.signal.aborted || this.closed) throw abortedError();
         if (this.#fatal !== undefined) {
           if (this.#buffer.length > 0) break; // hand these over; the error surfaces next pull
           throw this.#fatal;
