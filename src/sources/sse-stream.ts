@@ -2,7 +2,7 @@ import { abortedError, isMailEventsError, isRetryable, MailEventsError, unknownI
 import type { Logger } from "../log.js";
 import { isRecord, type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
-import type { Page, Position, PullRequest } from "./source.js";
+import { type Page, type Position, type PullRequest, pullDeadline } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
 import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
@@ -90,7 +90,7 @@ export class SseStream {
     const started = Date.now();
     const zero = request.timeoutMs === 0;
     const windowEnd = started + (zero ? t.zeroWindowMs : request.timeoutMs);
-    const deadline = request.deadline ?? windowEnd + 30_000;
+    const deadline = pullDeadline(request, windowEnd);
     // Cancelling the call must reach the socket: the stream is dropped with its connection.
     const onAbort = () => this.close();
     request.signal.addEventListener("abort", onAbort, { once: true });
