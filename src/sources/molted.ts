@@ -46,7 +46,7 @@ export interface MoltedIdentity {
  * the identity so that each filtered stream keeps its own cursor (its positions differ from
  * the tenant's). The value is percent-decoded but `+` is kept, as addresses use it.
  */
-export function parseMoltedIdentity(identity: string): MoltedIdentity {
+function parseMoltedIdentity(identity: string): MoltedIdentity {
   const q = identity.indexOf("?");
   const tenantId = q === -1 ? identity : identity.slice(0, q);
   if (tenantId === "") throw badIdentity(identity, "the tenant id before `?` is empty");
