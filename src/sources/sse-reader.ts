@@ -1,5 +1,7 @@
 import { abortedError, MailEventsError } from "../errors.js";
-import { discard, type HttpClient, networkError } from "./http-client.js";
+import { discard } from "./http-body.js";
+import type { HttpClient } from "./http-client.js";
+import { networkError } from "./http-errors.js";
 import { createSseParser, type SseMessage } from "./sse-parser.js";
 
 export type { SseMessage } from "./sse-parser.js";
