@@ -1,6 +1,6 @@
 import type { Logger } from "../log.js";
 import type { Retention } from "./log/log-index.js";
-import type { SmtpLimits } from "./smtp/smtp-guard.js";
+import type { SmtpLimits } from "./smtp/smtp-limits.js";
 
 export interface InboxOptions {
   stateDir: string;

@@ -3,7 +3,7 @@ import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } fr
 import { baseUrl } from "./base-url.js";
 import type { Position } from "./source.js";
 import type { SseDialect } from "./sse-dialect.js";
-import { syntheticId, upstreamIdOf } from "./sse-frame-id.js";
+import { syntheticId, upstreamIdOf } from "./sse-frame.js";
 import { boundedId, isTimeCursor, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";

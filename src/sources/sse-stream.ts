@@ -1,9 +1,10 @@
 import { abortedError, isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
 import type { Logger } from "../log.js";
-import { isRecord, type NormalizedEvent, typeMatcher } from "../mail/event.js";
+import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
 import { type Page, type Position, type PullRequest, pullDeadline } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
+import { decodeFrame } from "./sse-frame.js";
 import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
 
@@ -242,14 +243,8 @@ export class SseStream {
   #onMessage(message: SseMessage): boolean {
     if (message.data.trim() === "") return false;
     const redact = this.#http.redact;
-    let data: unknown;
-    try {
-      // Upstream may echo our token anywhere in an event: it never reaches a result.
-      data = redact.value(JSON.parse(message.data));
-    } catch {
-      data = undefined;
-    }
-    if (!isRecord(data)) {
+    const frame = decodeFrame(message, redact);
+    if (frame === undefined) {
       // One bad frame must not cost the events behind it. (Redacted whole, then cut: a cut
       // first could leave half a token that no longer matches.)
       const id = message.id ? ` (id ${redact.text(message.id).slice(0, 80)})` : "";
@@ -258,12 +253,7 @@ export class SseStream {
       );
       return false;
     }
-    const clean: SseMessage = {
-      id: message.id === undefined ? undefined : redact.text(message.id),
-      event: message.event === undefined ? undefined : redact.text(message.event),
-      data: message.data,
-    };
-    const { event, upstreamId } = this.#dialect.normalize(clean, data, this.#identity);
+    const { event, upstreamId } = this.#dialect.normalize(frame.message, frame.data, this.#identity);
     if (this.#recent.has(event.id)) return false; // at-least-once: already delivered
     this.#addRecent(event.id);
     const before = this.#tail;

@@ -5,7 +5,8 @@ import type { Logger } from "../../log.js";
 import { isDiskFull } from "../log/log-format.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { Envelope } from "./parse-message.js";
-import { SmtpGuard, type SmtpLimits } from "./smtp-guard.js";
+import { SmtpGuard } from "./smtp-guard.js";
+import type { SmtpLimits } from "./smtp-limits.js";
 import { IncomingMessage, type Received } from "./spool.js";
 
 export interface SmtpSinkOptions {

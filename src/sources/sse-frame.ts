@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { str } from "../mail/event.js";
+import { isRecord, str } from "../mail/event.js";
+import type { Redactor } from "./redact.js";
 import { SYNTHETIC_PREFIX } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 
@@ -15,4 +16,30 @@ export function syntheticId(type: string, key: string | undefined, time: string 
 export function upstreamIdOf(message: SseMessage, data: Record<string, unknown>): string | undefined {
   const id = message.id || str(data.id) || str(data.eventId) || str(data.event_id);
   return id === undefined || id === "" ? undefined : id;
+}
+
+/**
+ * A frame's JSON data and its id and event name, redacted: upstream may echo our token
+ * anywhere in an event, and it never reaches a result. Undefined when the data is not a
+ * JSON object.
+ */
+export function decodeFrame(
+  message: SseMessage,
+  redact: Redactor,
+): { message: SseMessage; data: Record<string, unknown> } | undefined {
+  let data: unknown;
+  try {
+    data = redact.value(JSON.parse(message.data));
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(data)) return undefined;
+  return {
+    message: {
+      id: message.id === undefined ? undefined : redact.text(message.id),
+      event: message.event === undefined ? undefined : redact.text(message.event),
+      data: message.data,
+    },
+    data,
+  };
 }
