@@ -41,7 +41,7 @@ export async function openApp(config: Config, log: Logger): Promise<App> {
   let source: ServerDeps["source"];
   if (config.source === "local") {
     // Loaded only for the local source: hosted sources never pay for the inbox's code.
-    const { LocalSource } = await import("./inbox/local-source.js");
+    const { LocalSource } = await import("./sources/local-source.js");
     const local = new LocalSource(inboxOptions(config, log));
     inbox = local.inbox;
     inbox.catch((error: Error) => log.error(error.message));

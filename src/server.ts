@@ -2,6 +2,7 @@ import { InMemoryTaskMessageQueue } from "@modelcontextprotocol/sdk/experimental
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { CursorStore } from "./cursors/store.js";
+import { MailEventsError } from "./errors.js";
 import type { Source } from "./sources/source.js";
 import type { ToolContext } from "./tools/context.js";
 import { Deliveries } from "./tools/deliveries.js";
@@ -74,7 +75,7 @@ export function createServer(deps: ServerDeps): BuiltServer {
     server,
     connect: (transport) => server.connect(deliveries.track(transport)),
     async cleanup() {
-      shutdown.abort(new Error("server shutting down"));
+      shutdown.abort(new MailEventsError("ABORTED", "the server is shutting down"));
       await server.close();
       tasks.cleanup();
     },

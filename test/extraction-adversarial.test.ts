@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMessage } from "../src/inbox/parse-message.js";
+import { parseMessage } from "../src/inbox/smtp/parse-message.js";
 import { findCodes } from "../src/mail/codes.js";
 import { digestEmail, eventForOutput } from "../src/mail/digest.js";
 import type { NormalizedEvent } from "../src/mail/event.js";

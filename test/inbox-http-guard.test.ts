@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { describe, expect, it } from "vitest";
-import { probeHealth } from "../src/inbox/health.js";
 import { ensureInbox } from "../src/inbox/index.js";
+import { probeHealth } from "../src/inbox/lifecycle/health.js";
 import { sendWithNodemailer } from "./helpers/smtp-client.js";
 import { inboxPerTest, memoryLogger, type TestInbox, tempDirsPerFile } from "./helpers/smtp-inbox.js";
 

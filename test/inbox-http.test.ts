@@ -69,16 +69,14 @@ describe("the inboxbase endpoint of the local inbox", () => {
 
   it("wakes a long-poll as soon as mail arrives, lower-casing the address", async () => {
     const t = await inbox();
-    const started = performance.now();
-    const poll = t.get("/v1/identities/Wake%40Example.com/events?since=0&timeoutMs=20000");
+    // The window outlasts this test's own timeout: an answer at all means it woke on arrival.
+    const poll = t.get("/v1/identities/Wake%40Example.com/events?since=0&timeoutMs=25000");
     expect(await waitingBecomes(t, 1)).toBe(1);
     await mail(t, "wake@example.com", "wake up");
     const { json } = await poll;
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(5_000);
     expect((json.events as { data: { subject: string } }[])[0]?.data.subject).toBe("wake up");
     expect(json.cursor).toBe((json.events as { seq: number }[])[0]?.seq);
-  });
+  }, 20_000);
 
   it("ends an idle long-poll with an empty page at the end of its window", async () => {
     const t = await inbox();
@@ -171,9 +169,8 @@ describe("the inboxbase endpoint of the local inbox", () => {
       () => "closed",
     );
     expect(await waitingBecomes(t, 1)).toBe(1);
-    const started = performance.now();
+    // The window outlasts this test's own timeout: an answer at all means the close ended it.
     await t.inbox.close();
     await poll;
-    expect(performance.now() - started).toBeLessThan(3_000);
-  });
+  }, 15_000);
 });

@@ -60,6 +60,18 @@ async function listening(port: number): Promise<boolean> {
   return false;
 }
 
+/** Resolves once a wait is parked on the inbox at `httpPort` (bounded: ~10 s). */
+async function parked(httpPort: number): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    const health = await fetch(`http://127.0.0.1:${httpPort}/v1/health`)
+      .then((r) => r.json() as Promise<{ waiting?: number }>)
+      .catch(() => ({ waiting: 0 }));
+    if ((health.waiting ?? 0) > 0) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
 describe("one inbox shared by every server on the machine", () => {
   it("lets two `serve` processes wait on one inbox, and the second takes it over when the first quits", async () => {
     const stateDir = await dir();
@@ -85,10 +97,10 @@ describe("one inbox shared by every server on the machine", () => {
       expect(gotB.email?.codes).toEqual(["111222"]);
       expect(a.stderr() + b.stderr()).toMatch(/using the one already running/);
 
-      await a.client.close(); // stdin EOF: the process that ran the inbox exits
-      await sleep(300);
+      await a.client.close(); // stdin EOF: the process that ran the inbox exits (close waits for it)
       const waitAfter = waitTool(b.client, "second@example.com");
       expect(await listening(smtpPort)).toBe(true);
+      expect(await parked(httpPort)).toBe(true);
       await sendWithNodemailer(smtpPort, {
         from: "sender@example.com",
         to: ["second@example.com"],

@@ -103,7 +103,6 @@ describe("the mails SSE dialect of the local inbox", () => {
     expect(await stream.ended).toBe(200);
     const elapsed = performance.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(5_900);
-    expect(elapsed).toBeLessThan(15_000);
     expect(stream.text()).toContain(": keepalive");
   });
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import type { NormalizedEvent } from "../src/mail/event.js";
-import { MoltedSource, parseMoltedIdentity } from "../src/sources/molted.js";
+import { MoltedSource } from "../src/sources/molted.js";
 import type { Position, PullRequest } from "../src/sources/source.js";
 import { FakeMolted } from "./fakes/sse-molted.js";
 import { sseSourceHarness } from "./helpers/sse-source-harness.js";
@@ -146,10 +146,14 @@ describe("molted source", () => {
     expect(fake.connections.at(-1)?.headers.accept).toContain("text/event-stream");
   });
 
-  it("rejects an identity with an unknown filter", () => {
-    expect(() => parseMoltedIdentity("t?color=red")).toThrow(/unknown filter/);
-    expect(() => parseMoltedIdentity("?contactEmail=a@b.c")).toThrow(/tenant id/);
-    expect(parseMoltedIdentity("t")).toEqual({ tenantId: "t" });
+  it("rejects an identity with an unknown filter or no tenant id", async () => {
+    const { source } = await setup({});
+    await expect(source.pull(pullReq(null, { identity: "t?color=red", timeoutMs: 0 }))).rejects.toThrow(
+      /unknown filter/,
+    );
+    await expect(
+      source.pull(pullReq(null, { identity: "?contactEmail=a@b.c", timeoutMs: 0 })),
+    ).rejects.toThrow(/tenant id/);
   });
 
   it("starts live when there is no stored cursor, skipping anything older than notBefore", async () => {

@@ -82,13 +82,12 @@ describe("pull_events", () => {
   it("long-polls: returns as soon as an event lands", async () => {
     h = await startHarness();
     h.fake.ensure("a@x.test");
-    const pending = h.ok<Page>("pull_events", { identity: "a@x.test", timeoutMs: 20_000 });
+    // The window outlasts this test's own timeout: an answer at all means it woke on arrival.
+    const pending = h.ok<Page>("pull_events", { identity: "a@x.test", timeoutMs: 25_000 });
     setTimeout(() => h.fake.email("a@x.test", { subject: "late" }), 100);
-    const started = Date.now();
     const page = await pending;
     expect(page.events.map((e) => e.email?.subject)).toEqual(["late"]);
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
+  }, 20_000);
 
   it("passes unknown fields through and accepts each timestamp and type placement the vendor uses", async () => {
     h = await startHarness();

@@ -149,6 +149,7 @@ describe("Deliveries", () => {
   async function serverWith(result: (n: number) => Record<string, unknown>) {
     const deliveries = new Deliveries();
     const ran: number[] = [];
+    const handled: number[] = [];
     const server = new McpServer({ name: "t", version: "0" });
     let n = 0;
     server.registerTool(
@@ -158,6 +159,7 @@ describe("Deliveries", () => {
         const mine = ++n;
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         deliveries.afterReply(extra.requestId, extra.signal, () => ran.push(mine));
+        handled.push(mine);
         return { content: [{ type: "text", text: "ok" }], structuredContent: result(mine) };
       },
     );
@@ -166,7 +168,7 @@ describe("Deliveries", () => {
     await server.connect(deliveries.track(b));
     await client.connect(a);
     cleanups.push(() => client.close());
-    return { client, ran, deliveries };
+    return { client, ran, handled, deliveries };
   }
 
   it("runs the work after a successful reply, never after one that fails output validation", async () => {
@@ -188,8 +190,10 @@ describe("Deliveries", () => {
     });
     setTimeout(() => abort.abort(), 50);
     await expect(pending).rejects.toThrow();
-    await new Promise((r) => setTimeout(r, 400));
-    expect(s.ran).toEqual([]);
+    // The cancelled handler finishes first; a later call's reply comes after all it did.
+    expect(await until(() => s.handled.length === 1)).toBe(true);
+    await s.client.callTool({ name: "count", arguments: {} });
+    expect(s.ran).toEqual([2]);
     expect(s.deliveries.waiting).toBe(0);
   });
 });

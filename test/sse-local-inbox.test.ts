@@ -31,7 +31,13 @@ async function setup(make: (url: string, http: HttpClient) => Source) {
     cleanups.push(() => fresh.close());
     return fresh;
   };
-  return { source, send, again };
+  /** Resolves once a reader is parked on the inbox's log (bounded: ~5 s). */
+  const parked = async () => {
+    const deadline = Date.now() + 5_000;
+    while (((await t.get("/v1/health")).json.waiting as number) === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+  };
+  return { source, send, again, parked };
 }
 
 /** The embedded inbox serves both SSE dialects from its log: the clients must read it. */
@@ -41,12 +47,12 @@ describe("SSE sources against the local inbox", () => {
     ["molted", (url: string, http: HttpClient) => new MoltedSource({ url, http })],
   ] as const) {
     it(`${kind}: mail sent over SMTP arrives once, across pulls and a restart`, async () => {
-      const { source, send, again } = await setup(make);
+      const { source, send, again, parked } = await setup(make);
       const identity = "me@local.test";
       const signal = new AbortController().signal;
       const since = await source.seek({ identity, notBefore: Date.now() - 60_000, after: null, signal });
       const first = source.pull({ identity, since, types: [], limit: 10, timeoutMs: 5_000, signal });
-      await new Promise((r) => setTimeout(r, 200));
+      await parked();
       await send(identity, "one");
       const page = await first;
       expect(page.events.map((e) => e.email?.subject)).toEqual(["one"]);

@@ -25,9 +25,11 @@ const EXPECTED: SseMessage[] = [
 ];
 
 let url = "";
+const opens: string[] = [];
 const closes: string[] = [];
 const server = createServer((req: IncomingMessage, res: ServerResponse) => {
   const u = new URL(req.url ?? "/", "http://x");
+  opens.push(u.pathname);
   res.on("close", () => closes.push(u.pathname));
   if (u.pathname === "/auth") {
     res.writeHead(401, { "content-type": "application/json" });
@@ -130,9 +132,10 @@ describe("readSse", () => {
 
   it("closes the socket as soon as the call is cancelled", async () => {
     const controller = new AbortController();
-    const reading = read("/hang", { signal: controller.signal }).catch((e: unknown) => e);
-    await sleep(50);
     const before = closes.filter((p) => p === "/hang").length;
+    const opened = opens.filter((p) => p === "/hang").length;
+    const reading = read("/hang", { signal: controller.signal }).catch((e: unknown) => e);
+    await waitFor(() => opens.filter((p) => p === "/hang").length > opened);
     controller.abort();
     expect(await reading).toMatchObject({ code: "ABORTED" });
     await waitFor(() => closes.filter((p) => p === "/hang").length > before);

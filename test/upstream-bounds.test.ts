@@ -93,19 +93,22 @@ describe("a misbehaving upstream costs a bounded number of requests and bytes", 
       );
       expect(peak - before).toBeLessThan(64 * MiB);
       expect(error?.code).toBe("UPSTREAM_HTTP");
+      // Past the deadline the test's own signal would end it as ABORTED instead.
       expect(error?.message).toMatch(/HTTP 503/);
-      expect(elapsed).toBeLessThan(3_000 + 2_000);
     });
 
     it(`${kind}: an upstream that accepts and never answers ends the call by its deadline`, async () => {
       const { upstream, source } = await setup(kind);
       upstream.behaviour = { kind: "hang" };
-      const { page, error, elapsed } = await pullFor(source, kind === "inboxbase" ? 0 : 500, 1_500);
+      const { page, error } = await pullFor(source, kind === "inboxbase" ? 0 : 500, 1_500);
       expect(upstream.requestTimes.length).toBeGreaterThanOrEqual(1);
       // The cursor endpoint fails by its deadline; a stream's window ends with an empty page.
+      // Past the deadline the test's own signal would end it as ABORTED instead.
       if (kind === "inboxbase") expect(error?.code).toBe("UPSTREAM_TIMEOUT");
-      else expect(page?.events ?? []).toEqual([]);
-      expect(elapsed).toBeLessThan(1_500 + 1_000);
+      else {
+        expect(error).toBeUndefined();
+        expect(page?.events).toEqual([]);
+      }
     });
   }
 });

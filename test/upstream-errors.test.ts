@@ -74,11 +74,9 @@ describe("upstream faults", () => {
     h = await startHarness({ http: { slackMs: 300 } });
     h.fake.ensure("a@x.test");
     h.fake.faults.push({ kind: "hang" }, { kind: "hang" }, { kind: "hang" }, { kind: "hang" });
-    const started = Date.now();
     const wait = await h.call("wait_for_email", { identity: "a@x.test", timeoutSeconds: 1 });
     expect(wait.isError).toBe(true);
     expect(textOf(wait)).toMatch(/^\[UPSTREAM_TIMEOUT\]/);
-    expect(Date.now() - started).toBeLessThan(10_000);
     h.fake.faults.length = 0;
     expect((await pull()).isError).toBeFalsy();
   });

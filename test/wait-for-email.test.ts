@@ -17,7 +17,8 @@ describe("wait_for_email", () => {
   it("returns the code from an email that arrives during the wait", async () => {
     h = await startHarness();
     h.fake.ensure("me@x.test");
-    const pending = h.call("wait_for_email", { identity: "me@x.test", timeoutSeconds: 20 });
+    // The wait outlasts this test's own timeout: an answer at all means it woke on arrival.
+    const pending = h.call("wait_for_email", { identity: "me@x.test", timeoutSeconds: 60 });
     later(150, () =>
       h.fake.email("me@x.test", { from: "noreply@shop.test", subject: "Your code is 847293" }),
     );
@@ -26,7 +27,6 @@ describe("wait_for_email", () => {
     expect(out.found).toBe(true);
     expect(out.email?.codes).toContain("847293");
     expect(textOf(result).split("\n")[0]).toContain("847293");
-    expect(out.waitedMs).toBeLessThan(15_000);
   });
 
   it("never hands back mail older than maxAgeSeconds, even on the first wait", async () => {

@@ -53,7 +53,7 @@ function compileRegex(source: string, flags: string, field: string): (value: str
  * yes/no test); anything else a case-insensitive substring test. A pattern the engine cannot
  * run throws INVALID_INPUT naming `field`.
  */
-export function textMatcher(pattern: string, field: string): (value: string) => boolean {
+function textMatcher(pattern: string, field: string): (value: string) => boolean {
   const regex = REGEX_FORM.exec(pattern);
   if (regex) {
     const test = compileRegex(regex[1] ?? "", regex[2] ?? "", field);

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Dispatcher } from "undici";
-import { MailEventsError } from "../errors.js";
+import { abortedError, MailEventsError } from "../errors.js";
+import { discard, readCapped } from "./http-body.js";
+import { networkError } from "./http-errors.js";
 import { type Redactor, redactor } from "./redact.js";
 import { parseRetryAfter, type RetryPolicy, type RetryPolicyOptions, retryPolicy } from "./retry-policy.js";
 
@@ -51,90 +53,6 @@ export interface CallOptions {
    * as some byte arrives every `streamIdleMs`; there is no total deadline.
    */
   streamIdleMs?: number;
-}
-
-const NETWORK_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-
-/** An upstream status worth retrying (429, 5xx), with how long upstream asked us to wait. */
-export class UpstreamStatusError extends MailEventsError {
-  readonly retryAfterMs: number | undefined;
-  constructor(
-    code: "UPSTREAM_RATE_LIMITED" | "UPSTREAM_HTTP",
-    message: string,
-    status: number,
-    retryAfter: number | undefined,
-  ) {
-    super(code, message, { status });
-    this.retryAfterMs = retryAfter;
-  }
-}
-
-const timeoutError = (url: URL, why: string, cause?: unknown) =>
-  new MailEventsError(
-    "UPSTREAM_TIMEOUT",
-    `${url.origin} did not answer in time (${why}); it may be overloaded — try again, or check MAIL_EVENTS_URL`,
-    { cause },
-  );
-
-/**
- * Maps a thrown transport error to a MailEventsError: the caller's abort stays ABORTED, the
- * request's own deadline (`expired`) becomes UPSTREAM_TIMEOUT.
- */
-export function networkError(error: unknown, url: URL, signal: AbortSignal, expired?: AbortSignal): unknown {
-  if (signal.aborted) return new MailEventsError("ABORTED", "the call was cancelled", { cause: error });
-  if (error instanceof MailEventsError) return error;
-  if (expired?.aborted) return timeoutError(url, "request deadline", error);
-  const code = (error as { code?: string }).code ?? "";
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT")
-    return timeoutError(url, code, error);
-  const reason = NETWORK_CODES.has(code) ? code : (error as Error).message || code || "unknown error";
-  return new MailEventsError(
-    "UPSTREAM_NETWORK",
-    `cannot reach ${url.origin} (${reason}); check MAIL_EVENTS_URL and that the service is up`,
-    { cause: error },
-  );
-}
-
-/** A body we stop reading; undici reports that as an error nobody needs to hear. */
-export function discard(body: {
-  destroyed: boolean;
-  on(event: "error", fn: () => void): unknown;
-  destroy(): void;
-}) {
-  if (body.destroyed) return;
-  body.on("error", () => {});
-  body.destroy();
-}
-
-/** Up to `maxBytes` of a body within `maxMs`; the rest is never read (the socket is closed). */
-async function readCapped(body: Dispatcher.ResponseData["body"], maxBytes: number, maxMs: number) {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const timer = setTimeout(() => discard(body), maxMs);
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= maxBytes) break;
-    }
-  } catch {
-    // What arrived is enough for a message.
-  } finally {
-    clearTimeout(timer);
-    discard(body);
-  }
-  return Buffer.concat(chunks).subarray(0, maxBytes).toString("utf8");
 }
 
 /**
@@ -210,7 +128,7 @@ export class HttpClient {
         try {
           await sleep(wait, undefined, { signal: options.signal });
         } catch {
-          throw new MailEventsError("ABORTED", "the call was cancelled", { cause: error });
+          throw abortedError(error);
         }
       }
     }
@@ -268,19 +186,16 @@ export class HttpClient {
     }
     const retryAfter = parseRetryAfter(response.headers["retry-after"]);
     if (status === 429) {
-      return new UpstreamStatusError(
+      return new MailEventsError(
         "UPSTREAM_RATE_LIMITED",
         `${url.origin} is rate limiting (HTTP 429${detail}); slow down or try again later`,
-        status,
-        retryAfter,
+        { status, retryAfterMs: retryAfter },
       );
     }
-    return new UpstreamStatusError(
-      "UPSTREAM_HTTP",
-      `${url.origin} answered HTTP ${status}${detail}`,
+    return new MailEventsError("UPSTREAM_HTTP", `${url.origin} answered HTTP ${status}${detail}`, {
       status,
-      retryAfter,
-    );
+      retryAfterMs: retryAfter,
+    });
   }
 
   async #readBody(

@@ -10,9 +10,19 @@ import {
   str,
   toEpochMs,
 } from "../mail/event.js";
+import { baseUrl } from "./base-url.js";
 import { expandTypes } from "./event-types.js";
 import type { HttpClient } from "./http-client.js";
-import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "./source.js";
+import {
+  type Cursor,
+  type Page,
+  type Position,
+  type PullRequest,
+  pullDeadline,
+  type SeekRequest,
+  type Source,
+  sourceKey,
+} from "./source.js";
 
 const WireEvent = z.looseObject({
   seq: z.coerce.number().int().nonnegative(),
@@ -102,8 +112,8 @@ export class InboxbaseSource implements Source {
 
   constructor(options: { url: string; http: HttpClient; kind?: "inboxbase" | "local"; log?: Logger }) {
     this.kind = options.kind ?? "inboxbase";
-    this.#base = options.url.replace(/\/+$/, "");
-    this.key = `${this.kind} ${this.#base}`;
+    this.#base = baseUrl(options.url);
+    this.key = sourceKey(this.kind, this.#base);
     this.#http = options.http;
     this.#log = options.log ?? silentLogger;
   }
@@ -179,7 +189,7 @@ export class InboxbaseSource implements Source {
     // Lets the local inbox answer a cursor of another log at once (hosted APIs ignore it).
     if (epoch) url.searchParams.set("epoch", epoch);
     const started = Date.now();
-    const deadline = request.deadline ?? started + timeoutMs + 30_000;
+    const deadline = pullDeadline(request, started + timeoutMs);
     const body = await this.#get(url, request.identity, request.signal, timeoutMs, deadline);
     const parsed = WirePage.safeParse(body);
     if (!parsed.success) {

@@ -1,25 +1,12 @@
-import { createHash } from "node:crypto";
 import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
+import { baseUrl } from "./base-url.js";
 import { EVENT_TYPES } from "./event-types.js";
 import type { Position } from "./source.js";
 import type { SseDialect } from "./sse-dialect.js";
-import { boundedId, isTimeCursor, SYNTHETIC_PREFIX, upstreamTypes } from "./sse-position.js";
+import { syntheticId, upstreamIdOf } from "./sse-frame.js";
+import { boundedId, isTimeCursor, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";
-
-/** A stable id for a frame that carries none, so its replays are recognised. */
-export function syntheticId(type: string, key: string | undefined, time: string | undefined, raw: string) {
-  if (key === undefined && time === undefined) {
-    return `${SYNTHETIC_PREFIX}${createHash("sha1").update(raw).digest("hex").slice(0, 20)}`;
-  }
-  return `${SYNTHETIC_PREFIX}${type}:${key ?? ""}:${time ?? ""}`;
-}
-
-/** The upstream id of a frame: the SSE `id:` field, else one inside `data`. */
-export function upstreamIdOf(message: SseMessage, data: Record<string, unknown>): string | undefined {
-  const id = message.id || str(data.id) || str(data.eventId) || str(data.event_id);
-  return id === undefined || id === "" ? undefined : id;
-}
 
 export function normalizeMailsEvent(
   message: SseMessage,
@@ -48,7 +35,7 @@ export function normalizeMailsEvent(
 
 /** The mails dialect (SPEC §1.2): `GET /v1/events`, bounded ≤ 25 s connections. */
 export function mailsDialect(url: string): SseDialect & { resumesFromTime: true } {
-  const base = url.replace(/\/+$/, "");
+  const base = baseUrl(url);
   return {
     kind: "mails",
     resumesFromTime: true,

@@ -1,8 +1,9 @@
 import { MailEventsError } from "../errors.js";
 import { emailFields, type NormalizedEvent, normalizedEvent, str, toEpochMs } from "../mail/event.js";
-import { syntheticId, upstreamIdOf } from "./mails.js";
+import { baseUrl } from "./base-url.js";
 import type { Position } from "./source.js";
 import type { SseDialect } from "./sse-dialect.js";
+import { syntheticId, upstreamIdOf } from "./sse-frame.js";
 import { boundedId, isTimeCursor, upstreamTypes } from "./sse-position.js";
 import type { SseMessage } from "./sse-reader.js";
 import { SseSource, type SseSourceOptions } from "./sse-source.js";
@@ -45,7 +46,7 @@ export interface MoltedIdentity {
  * the identity so that each filtered stream keeps its own cursor (its positions differ from
  * the tenant's). The value is percent-decoded but `+` is kept, as addresses use it.
  */
-export function parseMoltedIdentity(identity: string): MoltedIdentity {
+function parseMoltedIdentity(identity: string): MoltedIdentity {
   const q = identity.indexOf("?");
   const tenantId = q === -1 ? identity : identity.slice(0, q);
   if (tenantId === "") throw badIdentity(identity, "the tenant id before `?` is empty");
@@ -106,7 +107,7 @@ export function normalizeMoltedEvent(
 
 /** The molted dialect (SPEC §1.3): `GET /v1/agent/events/stream`, replay then live. */
 export function moltedDialect(url: string): SseDialect & { resumesFromTime: false } {
-  const base = url.replace(/\/+$/, "");
+  const base = baseUrl(url);
   return {
     kind: "molted",
     resumesFromTime: false,

@@ -65,7 +65,7 @@ export function parseRetryAfter(header: string | string[] | undefined, now = Dat
 
 /** An upstream error that carries the server's `Retry-After`, when it sent one. */
 export const retryAfterOf = (error: unknown): number | undefined =>
-  isMailEventsError(error) ? (error as { retryAfterMs?: number }).retryAfterMs : undefined;
+  isMailEventsError(error) ? error.retryAfterMs : undefined;
 
 export function retryPolicy(options: RetryPolicyOptions = {}): RetryPolicy {
   const o = { ...DEFAULT_RETRY, ...options };

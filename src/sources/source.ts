@@ -1,4 +1,5 @@
 import type { NormalizedEvent } from "../mail/event.js";
+import { baseUrl } from "./base-url.js";
 
 export type SourceKind = "local" | "inboxbase" | "mails" | "molted";
 
@@ -39,6 +40,13 @@ export interface PullRequest {
   /** Epoch ms: retries of transient failures stop here. Default: the window plus 30 s. */
   deadline?: number;
 }
+
+/** The namespace of a source's cursors (`Source.key`): its kind plus its base URL. */
+export const sourceKey = (kind: SourceKind, url: string): string => `${kind} ${baseUrl(url)}`;
+
+/** A pull's retry deadline: the caller's, else the end of its window plus 30 s. */
+export const pullDeadline = (request: Pick<PullRequest, "deadline">, windowEnd: number): number =>
+  request.deadline ?? windowEnd + 30_000;
 
 export interface Page {
   events: NormalizedEvent[];

@@ -1,5 +1,7 @@
-import { MailEventsError } from "../errors.js";
-import { discard, type HttpClient, networkError } from "./http-client.js";
+import { abortedError, MailEventsError } from "../errors.js";
+import { discard } from "./http-body.js";
+import type { HttpClient } from "./http-client.js";
+import { networkError } from "./http-errors.js";
 import { createSseParser, type SseMessage } from "./sse-parser.js";
 
 export type { SseMessage } from "./sse-parser.js";
@@ -87,5 +89,5 @@ export async function readSse(http: HttpClient, options: SseOptions, handlers: S
       `${url.origin} sent more than ${max} characters without completing a${overflow === "line" ? " line" : "n event"}; the connection was dropped — check MAIL_EVENTS_URL or report it to the provider`,
     );
   }
-  if (signal.aborted) throw new MailEventsError("ABORTED", "the call was cancelled");
+  if (signal.aborted) throw abortedError();
 }

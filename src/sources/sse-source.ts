@@ -1,7 +1,15 @@
 import { type Logger, silentLogger } from "../log.js";
 import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
-import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "./source.js";
+import {
+  type Cursor,
+  type Page,
+  type Position,
+  type PullRequest,
+  type SeekRequest,
+  type Source,
+  sourceKey,
+} from "./source.js";
 import { DEFAULT_TUNING, type SseDialect, type SseTuning } from "./sse-dialect.js";
 import { type Received, SseHistory } from "./sse-history.js";
 import { isTimeCursor, parseSseCursor, positionAfter, samePlace, timePosition } from "./sse-position.js";
@@ -64,7 +72,7 @@ export class SseSource implements Source {
   constructor(dialect: SseDialect & { readonly resumesFromTime: boolean }, options: SseSourceOptions) {
     this.#dialect = dialect;
     this.kind = dialect.kind;
-    this.key = `${this.kind} ${options.url.replace(/\/+$/, "")}`;
+    this.key = sourceKey(this.kind, options.url);
     this.#http = options.http;
     this.#log = options.log ?? silentLogger;
     this.#lingerMs = options.lingerMs ?? (dialect.resumesFromTime ? 30_000 : 300_000);

@@ -1,9 +1,10 @@
-import { isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
+import { abortedError, isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
 import type { Logger } from "../log.js";
-import { isRecord, type NormalizedEvent, typeMatcher } from "../mail/event.js";
+import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
-import type { Page, Position, PullRequest } from "./source.js";
+import { type Page, type Position, type PullRequest, pullDeadline } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
+import { decodeFrame } from "./sse-frame.js";
 import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
 
@@ -18,8 +19,6 @@ interface Connection {
   /** We stopped it (pause/close): its ending is not a failure. */
   stopping: boolean;
 }
-
-const aborted = () => new MailEventsError("ABORTED", "the call was cancelled");
 
 /**
  * One identity's logical event stream: reconnects from where it stands, drops duplicates by
@@ -86,19 +85,19 @@ export class SseStream {
 
   /** Reads until `limit` events, the window's end, or (window 0) what is already waiting. */
   async take(request: PullRequest): Promise<Page> {
-    if (request.signal.aborted) throw aborted();
+    if (request.signal.aborted) throw abortedError();
     this.busy = true;
     const t = this.#t;
     const started = Date.now();
     const zero = request.timeoutMs === 0;
     const windowEnd = started + (zero ? t.zeroWindowMs : request.timeoutMs);
-    const deadline = request.deadline ?? windowEnd + 30_000;
+    const deadline = pullDeadline(request, windowEnd);
     // Cancelling the call must reach the socket: the stream is dropped with its connection.
     const onAbort = () => this.close();
     request.signal.addEventListener("abort", onAbort, { once: true });
     try {
       for (;;) {
-        if (request.signal.aborted || this.closed) throw aborted();
+        if (request.signal.aborted || this.closed) throw abortedError();
         if (this.#fatal !== undefined) {
           if (this.#buffer.length > 0) break; // hand these over; the error surfaces next pull
           throw this.#fatal;
@@ -244,14 +243,8 @@ export class SseStream {
   #onMessage(message: SseMessage): boolean {
     if (message.data.trim() === "") return false;
     const redact = this.#http.redact;
-    let data: unknown;
-    try {
-      // Upstream may echo our token anywhere in an event: it never reaches a result.
-      data = redact.value(JSON.parse(message.data));
-    } catch {
-      data = undefined;
-    }
-    if (!isRecord(data)) {
+    const frame = decodeFrame(message, redact);
+    if (frame === undefined) {
       // One bad frame must not cost the events behind it. (Redacted whole, then cut: a cut
       // first could leave half a token that no longer matches.)
       const id = message.id ? ` (id ${redact.text(message.id).slice(0, 80)})` : "";
@@ -260,12 +253,7 @@ export class SseStream {
       );
       return false;
     }
-    const clean: SseMessage = {
-      id: message.id === undefined ? undefined : redact.text(message.id),
-      event: message.event === undefined ? undefined : redact.text(message.event),
-      data: message.data,
-    };
-    const { event, upstreamId } = this.#dialect.normalize(clean, data, this.#identity);
+    const { event, upstreamId } = this.#dialect.normalize(frame.message, frame.data, this.#identity);
     if (this.#recent.has(event.id)) return false; // at-least-once: already delivered
     this.#addRecent(event.id);
     const before = this.#tail;

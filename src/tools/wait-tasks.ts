@@ -6,6 +6,7 @@ import {
   type RequestId,
   type Task,
 } from "@modelcontextprotocol/sdk/types.js";
+import { MailEventsError } from "../errors.js";
 
 /**
  * The SDK's in-memory task store, told two things it does not track: whether a task was
@@ -57,6 +58,7 @@ export class WaitTaskStore extends InMemoryTaskStore {
     sessionId?: string,
   ): Promise<void> {
     await super.updateTaskStatus(taskId, status, statusMessage, sessionId);
-    if (status === "cancelled") this.#aborts.get(taskId)?.abort(new Error("the task was cancelled"));
+    if (status === "cancelled")
+      this.#aborts.get(taskId)?.abort(new MailEventsError("ABORTED", "the task was cancelled"));
   }
 }

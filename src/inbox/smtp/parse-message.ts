@@ -1,10 +1,10 @@
 import type { HeaderLines, Headers } from "mailparser";
-import { extract } from "../mail/extract.js";
-import { analyzeHtml } from "../mail/html.js";
-import { type AttachmentInfo, addresses, readMime } from "../mail/read-mime.js";
-import { neutralize } from "../mail/text.js";
+import { extract } from "../../mail/extract.js";
+import { analyzeHtml } from "../../mail/html.js";
+import { type AttachmentInfo, addresses, readMime } from "../../mail/read-mime.js";
+import { neutralize } from "../../mail/text.js";
 
-export type { AttachmentInfo } from "../mail/read-mime.js";
+export type { AttachmentInfo } from "../../mail/read-mime.js";
 
 /** The SMTP envelope: who the sending client said the mail is from and to. */
 export interface Envelope {

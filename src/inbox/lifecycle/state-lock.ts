@@ -1,7 +1,7 @@
 import { open, readFile, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { MailEventsError } from "../errors.js";
-import { makeDirs, stateDirError } from "../state-dir.js";
+import { MailEventsError } from "../../errors.js";
+import { makeDirs, stateDirError } from "../../state-dir.js";
 
 export interface StateLock {
   release(): Promise<void>;

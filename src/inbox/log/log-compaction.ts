@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { PRIVATE_FILE_MODE } from "../state-dir.js";
-import { type LogHeader, syncDir, writeFully } from "./log-file.js";
-import type { Span } from "./segment-file.js";
+import { PRIVATE_FILE_MODE } from "../../state-dir.js";
+import type { Span } from "./log-file.js";
+import { type LogHeader, syncDir, writeFully } from "./log-format.js";
 
 export const COMPACT_PREFIX = ".compact-";
 

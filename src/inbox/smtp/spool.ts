@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { type FileHandle, open, readdir, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../state-dir.js";
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../../state-dir.js";
+import { writeFully } from "../log/log-format.js";
 import type { ByteBudget } from "./byte-budget.js";
-import { writeFully } from "./log-file.js";
 
 interface SpoolFile {
   handle: FileHandle;

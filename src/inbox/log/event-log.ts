@@ -1,15 +1,15 @@
 import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../log.js";
-import { ensurePrivateDir } from "../state-dir.js";
+import type { Logger } from "../../log.js";
+import { ensurePrivateDir } from "../../state-dir.js";
+import { sweepSpool } from "../smtp/spool.js";
 import { COMPACT_PREFIX, writeCompacted } from "./log-compaction.js";
-import { eventId, type LogHeader, type LogRecord, newHeader, seqOfEventId } from "./log-file.js";
+import { LogFile } from "./log-file.js";
+import { eventId, type LogHeader, type LogRecord, newHeader, seqOfEventId } from "./log-format.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
 import { exists, openLog } from "./log-open.js";
 import { MessageStore, type RawRef } from "./message-store.js";
 import { RecentLines } from "./recent-lines.js";
-import { SegmentFile } from "./segment-file.js";
-import { sweepSpool } from "./spool.js";
 import { Waiters } from "./waiters.js";
 
 export interface EventLogOptions {
@@ -62,7 +62,7 @@ export class EventLog {
   /** Where large incoming messages are written while they arrive. */
   readonly spoolDir: string;
   #header: LogHeader = newHeader();
-  #file!: SegmentFile;
+  #file!: LogFile;
   #lastSeq = 0;
   #lastTs = 0;
   #queue: Pending[] = [];
@@ -212,7 +212,7 @@ export class EventLog {
     );
     // Never below a seq the file held, even on a line that could not be read.
     this.#lastSeq = Math.max(this.#lastSeq, opened.maxSeq);
-    this.#file = new SegmentFile(opened.handle, opened.size);
+    this.#file = new LogFile(opened.handle, opened.size);
     if (opened.newEpoch) {
       await this.#compact(opened.header);
     } else {

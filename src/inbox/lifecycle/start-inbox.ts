@@ -1,17 +1,18 @@
 import { join } from "node:path";
-import { ensurePrivateDir } from "../state-dir.js";
-import { VERSION } from "../version.js";
-import { ByteBudget, ByteGate } from "./byte-budget.js";
-import { EventLog } from "./event-log.js";
+import { PortInUseError, SmtpReplyError } from "../../errors.js";
+import { ensurePrivateDir } from "../../state-dir.js";
+import { VERSION } from "../../version.js";
+import { type InboxHttp, startInboxHttp } from "../http/http-server.js";
+import { EventLog } from "../log/event-log.js";
+import { isDiskFull } from "../log/log-format.js";
+import { newMessageName } from "../log/message-store.js";
+import { ByteBudget, ByteGate } from "../smtp/byte-budget.js";
+import { type Envelope, parseMessage } from "../smtp/parse-message.js";
+import { type SmtpSink, startSmtpSink } from "../smtp/smtp-sink.js";
+import type { Received } from "../smtp/spool.js";
+import type { InboxOptions, RunningInbox } from "../types.js";
 import { probeHealth } from "./health.js";
-import { type InboxHttp, startInboxHttp } from "./http-server.js";
-import type { InboxOptions, RunningInbox } from "./index.js";
-import { isDiskFull } from "./log-file.js";
-import { newMessageName } from "./message-store.js";
-import { type Envelope, parseMessage } from "./parse-message.js";
-import { PortInUseError, portError } from "./port-error.js";
-import { type SmtpSink, startSmtpSink } from "./smtp-sink.js";
-import type { Received } from "./spool.js";
+import { portError } from "./port-error.js";
 import { acquireStateLock, type StateLock } from "./state-lock.js";
 
 const DEFAULT_HOST = "127.0.0.1";
@@ -24,13 +25,12 @@ const PARSE_BYTES = 24 * 1024 * 1024;
 /** The SMTP reply for a storage failure: 452 when the disk is full, else 451. */
 function storageFailure(error: unknown, what: string): Error {
   const full = isDiskFull(error);
-  return Object.assign(
-    new Error(
-      full
-        ? `the local inbox's disk is full, so the message was not stored (${what})`
-        : `the local inbox could not store the message (${what}: ${(error as Error).message})`,
-    ),
-    { responseCode: full ? 452 : 451 },
+  return new SmtpReplyError(
+    full ? 452 : 451,
+    full
+      ? `the local inbox's disk is full, so the message was not stored (${what})`
+      : `the local inbox could not store the message (${what}: ${(error as Error).message})`,
+    error,
   );
 }
 
@@ -66,9 +66,7 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
     const data = await parses
       .run(message.size, async () => parseMessage(await message.bytes(), envelope))
       .catch((error: Error) => {
-        throw Object.assign(new Error(`the message could not be parsed: ${error.message}`), {
-          responseCode: 554,
-        });
+        throw new SmtpReplyError(554, `the message could not be parsed: ${error.message}`, error);
       });
     const file = newMessageName();
     try {
@@ -92,9 +90,7 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       return `OK: stored as ${record.id}`;
     } catch (error) {
       await eventLog.messages.remove(file);
-      throw (error as { responseCode?: number }).responseCode
-        ? error
-        : storageFailure(error, "writing the log");
+      throw error instanceof SmtpReplyError ? error : storageFailure(error, "writing the log");
     }
   };
   let opened!: (value: { eventLog: EventLog; smtpPort: number }) => void;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { PortInUseError } from "../../errors.js";
+import type { InboxOptions, RunningInbox } from "../types.js";
 import { probeHealth } from "./health.js";
-import type { InboxOptions, RunningInbox } from "./index.js";
-import { PortInUseError } from "./port-error.js";
 import { startInbox } from "./start-inbox.js";
 
 /** How long to keep looking when a port is taken but nothing answers yet (a peer starting or stopping). */

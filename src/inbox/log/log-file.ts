@@ -1,5 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
-import { writeFully } from "./log-file.js";
+import { writeFully } from "./log-format.js";
 
 /** Where one line lives in the file. */
 export interface Span {
@@ -22,7 +22,7 @@ const MAX_READ = 8 * 1024 * 1024;
  * a failed append is cut back off, so no half line is ever left behind a later one. Reads
  * pin the handle they started on, so a compaction can swap in a new file underneath them.
  */
-export class SegmentFile {
+export class LogFile {
   #current: Pinned;
   /** Bytes of whole lines: where the next append goes. */
   size: number;

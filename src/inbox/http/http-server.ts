@@ -1,11 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Logger } from "../log.js";
-import type { EventLog } from "./event-log.js";
+import { InboxRequestError } from "../../errors.js";
+import type { Logger } from "../../log.js";
+import { HEALTH_SERVICE } from "../lifecycle/health.js";
+import type { EventLog } from "../log/event-log.js";
 import { connectionCap, openFileLimit } from "./fd-limit.js";
-import { HEALTH_SERVICE } from "./health.js";
 import { hostAllowed, originHost } from "./host-check.js";
-import { HttpError, identityParam, sendJson } from "./http-util.js";
+import { identityParam, sendJson } from "./http-util.js";
 import { serveInboxbase } from "./inboxbase-route.js";
 import { serveMails } from "./mails-route.js";
 import { serveMolted } from "./molted-route.js";
@@ -55,14 +56,14 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
  */
 function refuseForeign(req: IncomingMessage, allowed: (host: string | undefined) => boolean): void {
   if (!allowed(req.headers.host)) {
-    throw new HttpError(
+    throw new InboxRequestError(
       403,
       "this inbox answers only requests addressed to it (Host: 127.0.0.1 or localhost); open it at http://127.0.0.1:<port>/",
     );
   }
   const origin = req.headers.origin;
   if (origin !== undefined && !allowed(originHost(origin))) {
-    throw new HttpError(403, "requests from other web sites are refused");
+    throw new InboxRequestError(403, "requests from other web sites are refused");
   }
 }
 
@@ -76,7 +77,7 @@ async function route(
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("allow", "GET");
-    throw new HttpError(405, `${req.method} is not supported; this inbox is read with GET`);
+    throw new InboxRequestError(405, `${req.method} is not supported; this inbox is read with GET`);
   }
   const { eventLog, smtpPort } = await options.ready;
   if (url.pathname === "/v1/health") {
@@ -94,11 +95,14 @@ async function route(
   }
   if (eventLog.closed) {
     // A 5xx is retried by clients; by then another process may have taken the inbox over.
-    throw new HttpError(503, "the local inbox is shutting down; try again in a moment");
+    throw new InboxRequestError(503, "the local inbox is shutting down; try again in a moment");
   }
   if (!authorized(req, options.token)) {
     res.setHeader("www-authenticate", 'Bearer realm="mail-events-mcp-inbox"');
-    throw new HttpError(401, "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_TOKEN>");
+    throw new InboxRequestError(
+      401,
+      "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_TOKEN>",
+    );
   }
   const events = EVENTS_PATH.exec(url.pathname);
   if (events) {
@@ -106,7 +110,7 @@ async function route(
     try {
       handle = decodeURIComponent(events[1] as string);
     } catch {
-      throw new HttpError(400, "the identity in the path is not valid URL encoding");
+      throw new InboxRequestError(400, "the identity in the path is not valid URL encoding");
     }
     return serveInboxbase(eventLog, identityParam(handle, "identity"), url.searchParams, res);
   }
@@ -119,7 +123,7 @@ async function route(
   if (url.pathname === "/v1/agent/events/stream") {
     return serveMolted(eventLog, res, url.searchParams, { keepaliveMs: options.moltedKeepaliveMs });
   }
-  throw new HttpError(
+  throw new InboxRequestError(
     404,
     `no route ${url.pathname}; try /v1/identities/{address}/events, /v1/events, /v1/agent/events/stream or /v1/health`,
   );
@@ -152,10 +156,10 @@ export async function startInboxHttp(options: InboxHttpOptions): Promise<InboxHt
   const allowed = hostAllowed(options.host);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     route(req, res, options, allowed).catch((error: unknown) => {
-      const status = error instanceof HttpError ? error.status : 500;
+      const status = error instanceof InboxRequestError ? error.status : 500;
       if (status === 500) options.log.error(`local inbox HTTP: ${(error as Error)?.stack ?? String(error)}`);
       const message =
-        error instanceof HttpError ? error.message : "internal error in the local inbox; see its log";
+        error instanceof InboxRequestError ? error.message : "internal error in the local inbox; see its log";
       if (!res.headersSent) sendJson(res, status, { error: message });
       else if (!res.writableEnded) res.end();
     });

@@ -1,10 +1,10 @@
 import type { ServerResponse } from "node:http";
-import { typeMatcher } from "../mail/event.js";
-import type { EventLog } from "./event-log.js";
+import { typeMatcher } from "../../mail/event.js";
+import type { EventLog } from "../log/event-log.js";
+import type { LogRecord } from "../log/log-format.js";
+import type { LogEntry } from "../log/log-index.js";
+import { streamEvents } from "./event-stream.js";
 import { identityParam } from "./http-util.js";
-import type { LogRecord } from "./log-file.js";
-import type { LogEntry } from "./log-index.js";
-import { streamEvents } from "./sse-stream.js";
 
 /** The molted dialect's name for each log event type: a received mail is routed inbound mail. */
 const MOLTED_TYPES: Record<string, string> = { "email.received": "inbound.routed" };

@@ -42,7 +42,7 @@ export function seqOfEventId(epoch: string, id: string): number | undefined {
   return match?.[1] === epoch ? Number(match[2]) : undefined;
 }
 
-export function isRecord(value: unknown): value is LogRecord {
+export function isLogRecord(value: unknown): value is LogRecord {
   const r = value as Partial<LogRecord> | null;
   return (
     typeof r === "object" &&
@@ -135,7 +135,7 @@ export async function scanLog(
     }
     if (off === 0 && (value as Partial<LogHeader>)?.log === "mail-events-mcp-inbox") {
       header = value as LogHeader;
-    } else if (isRecord(value) && value.seq > lastSeq) {
+    } else if (isLogRecord(value) && value.seq > lastSeq) {
       lastSeq = value.seq;
       maxSeq = Math.max(maxSeq, value.seq);
       onRecord(value, off, bytes.length + 1);
@@ -180,7 +180,7 @@ export async function scanLog(
     }
     try {
       const value: unknown = JSON.parse(bytes.toString("utf8"));
-      if (isRecord(value) && value.seq > lastSeq && bytes.length === pendingBytes) tail.record = value;
+      if (isLogRecord(value) && value.seq > lastSeq && bytes.length === pendingBytes) tail.record = value;
     } catch {}
     result.tail = tail;
   }

@@ -1,8 +1,8 @@
 import { copyFile, type FileHandle, open, stat } from "node:fs/promises";
-import type { Logger } from "../log.js";
-import { makePrivate, PRIVATE_FILE_MODE } from "../state-dir.js";
+import type { Logger } from "../../log.js";
+import { makePrivate, PRIVATE_FILE_MODE } from "../../state-dir.js";
 import { createLogFile } from "./log-compaction.js";
-import { type LogHeader, type LogRecord, newHeader, scanLog, syncDir, writeFully } from "./log-file.js";
+import { type LogHeader, type LogRecord, newHeader, scanLog, syncDir, writeFully } from "./log-format.js";
 
 export interface OpenedLog {
   handle: FileHandle;

@@ -1,8 +1,8 @@
 import type { ServerResponse } from "node:http";
-import type { EventLog } from "./event-log.js";
+import type { EventLog } from "../log/event-log.js";
+import { eventId, type LogRecord } from "../log/log-format.js";
+import type { LogEntry } from "../log/log-index.js";
 import { clientGone, waitForAppend } from "./http-util.js";
-import { eventId, type LogRecord } from "./log-file.js";
-import type { LogEntry } from "./log-index.js";
 
 export interface SseStreamOptions {
   log: EventLog;

@@ -1,9 +1,17 @@
+import { ensureInbox } from "../inbox/lifecycle/ensure-inbox.js";
+import type { InboxOptions, RunningInbox } from "../inbox/types.js";
 import type { NormalizedEvent } from "../mail/event.js";
-import { HttpClient } from "../sources/http-client.js";
-import { InboxbaseSource, parseSeqCursor, seqPositionOf } from "../sources/inboxbase.js";
-import type { Cursor, Page, Position, PullRequest, SeekRequest, Source } from "../sources/source.js";
-import { ensureInbox } from "./ensure-inbox.js";
-import type { InboxOptions, RunningInbox } from "./index.js";
+import { HttpClient } from "./http-client.js";
+import { InboxbaseSource, parseSeqCursor, seqPositionOf } from "./inboxbase.js";
+import {
+  type Cursor,
+  type Page,
+  type Position,
+  type PullRequest,
+  type SeekRequest,
+  type Source,
+  sourceKey,
+} from "./source.js";
 
 /**
  * The `local` source: the inboxbase client pointed at the embedded inbox, which it starts
@@ -26,7 +34,7 @@ export class LocalSource implements Source {
   constructor(options: InboxOptions, start: (options: InboxOptions) => Promise<RunningInbox> = ensureInbox) {
     this.#options = options;
     // Same key as a hosted inboxbase client on this URL would use, so stored cursors carry over.
-    this.key = `local http://127.0.0.1:${options.httpPort}`;
+    this.key = sourceKey("local", `http://127.0.0.1:${options.httpPort}`);
     this.inbox = start(options);
     this.#current = this.inbox;
     this.#http = new HttpClient({

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../state-dir.js";
-import { syncDir, writeFully } from "./log-file.js";
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../../state-dir.js";
+import { syncDir, writeFully } from "./log-format.js";
 
 /** Where an event's raw message is: `data.raw` of an `email.received` record. */
 export interface RawRef {

@@ -1,9 +1,12 @@
 import type { Socket } from "node:net";
 import type { SMTPServer, SMTPServerDataStream, SMTPServerSession } from "smtp-server";
-import type { Logger } from "../log.js";
+import { SmtpReplyError } from "../../errors.js";
+import type { Logger } from "../../log.js";
+import { isDiskFull } from "../log/log-format.js";
 import type { ByteBudget } from "./byte-budget.js";
 import type { Envelope } from "./parse-message.js";
-import { SmtpGuard, type SmtpLimits } from "./smtp-guard.js";
+import { SmtpGuard } from "./smtp-guard.js";
+import type { SmtpLimits } from "./smtp-limits.js";
 import { IncomingMessage, type Received } from "./spool.js";
 
 export interface SmtpSinkOptions {
@@ -34,8 +37,7 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-const smtpError = (code: number, message: string): Error =>
-  Object.assign(new Error(message), { responseCode: code });
+const smtpError = (code: number, message: string): Error => new SmtpReplyError(code, message);
 
 /**
  * An SMTP server that accepts mail for any recipient and relays nothing: every message ends
@@ -124,7 +126,7 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
             (reply) => answer(null, reply),
             (error: Error) => {
               options.log.warn(`local inbox: refused a message: ${error.message}`);
-              const code = (error as { responseCode?: number }).responseCode ?? storageCode(error);
+              const code = error instanceof SmtpReplyError ? error.responseCode : storageCode(error);
               answer(smtpError(code, code < 500 ? `${error.message}; try again later` : error.message));
             },
           );
@@ -166,7 +168,4 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
 }
 
 /** A full disk (or quota) is 452, insufficient storage; any other storage failure 451. */
-const storageCode = (error: Error): number => {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code === "ENOSPC" || code === "EDQUOT" ? 452 : 451;
-};
+const storageCode = (error: Error): number => (isDiskFull(error) ? 452 : 451);

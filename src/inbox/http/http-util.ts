@@ -1,15 +1,6 @@
 import type { ServerResponse } from "node:http";
-import type { EventLog } from "./event-log.js";
-
-/** A request the inbox refuses; becomes `{ "error": message }` with `status`. */
-export class HttpError extends Error {
-  override readonly name = "HttpError";
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
+import { InboxRequestError } from "../../errors.js";
+import type { EventLog } from "../log/event-log.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -33,7 +24,7 @@ export function intParam(
   if (raw === null || raw === "") return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new HttpError(
+    throw new InboxRequestError(
       400,
       `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
     );
@@ -43,9 +34,9 @@ export function intParam(
 
 /** The identity a path or query names: URL-decoded, trimmed, lower-cased as the sink keys mail. */
 export function identityParam(raw: string | null, name: string): string {
-  if (raw === null || raw.trim() === "") throw new HttpError(400, `${name} is required`);
+  if (raw === null || raw.trim() === "") throw new InboxRequestError(400, `${name} is required`);
   const identity = raw.trim().toLowerCase();
-  if (identity.length > 320) throw new HttpError(400, `${name} is longer than 320 characters`);
+  if (identity.length > 320) throw new InboxRequestError(400, `${name} is longer than 320 characters`);
   return identity;
 }
 

@@ -1,8 +1,8 @@
 import type { ServerResponse } from "node:http";
-import { typeMatcher } from "../mail/event.js";
-import type { EventLog } from "./event-log.js";
+import { typeMatcher } from "../../mail/event.js";
+import type { EventLog } from "../log/event-log.js";
+import type { LogRecord } from "../log/log-format.js";
 import { clientGone, intParam, sendJson, waitForAppend } from "./http-util.js";
-import type { LogRecord } from "./log-file.js";
 
 /** The longest long-poll window, as the hosted API caps it. */
 export const MAX_TIMEOUT_MS = 25_000;

@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { typeMatcher } from "../mail/event.js";
-import type { EventLog } from "./event-log.js";
-import { HttpError, identityParam } from "./http-util.js";
-import type { LogRecord } from "./log-file.js";
-import type { LogEntry } from "./log-index.js";
-import { streamEvents } from "./sse-stream.js";
+import { InboxRequestError } from "../../errors.js";
+import { typeMatcher } from "../../mail/event.js";
+import type { EventLog } from "../log/event-log.js";
+import type { LogRecord } from "../log/log-format.js";
+import type { LogEntry } from "../log/log-index.js";
+import { streamEvents } from "./event-stream.js";
+import { identityParam } from "./http-util.js";
 
 /** The mails dialect's name for each log event type. */
 const MAILS_TYPES: Record<string, string> = { "email.received": "message.received" };
@@ -55,7 +56,7 @@ function startAfter(log: EventLog, identity: string, req: IncomingMessage, query
   if (since === null || since === "") return log.lastSeq;
   const ms = Date.parse(since);
   if (Number.isNaN(ms)) {
-    throw new HttpError(
+    throw new InboxRequestError(
       400,
       `since must be an ISO 8601 timestamp, got ${JSON.stringify(since.slice(0, 60))}`,
     );
