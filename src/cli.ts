@@ -5,7 +5,12 @@ import type { Invocation } from "./config.js";
 import { MailEventsError } from "./errors.js";
 import { createServer, type ServerDeps } from "./server.js";
 
-const TOOLS: Record<string, string> = { wait: "wait_for_email", pull: "pull_events", cursor: "get_cursor" };
+const TOOLS: Record<string, string> = {
+  wait: "wait_for_email",
+  pull: "pull_events",
+  cursor: "get_cursor",
+  get: "get_email",
+};
 
 function number(options: Invocation["options"], flag: string): number | undefined {
   const value = options[flag];
@@ -18,6 +23,12 @@ function number(options: Invocation["options"], flag: string): number | undefine
 
 function toolArguments(invocation: Invocation): Record<string, unknown> {
   const { options, positionals, config } = invocation;
+  // `get <id> [identity]`: the email id comes first.
+  if (invocation.command === "get") {
+    if (positionals[0] === undefined) throw new MailEventsError("INVALID_INPUT", "get needs an email id: get <id>");
+    const identity = positionals[1] ?? config.identity ?? "*";
+    return { id: positionals[0], identity };
+  }
   const args: Record<string, unknown> = {};
   const identity = positionals[0] ?? config.identity;
   if (identity !== undefined) args.identity = identity;

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "INBOX_PORT_IN_USE"
   | "INBOX_STATE_LOCKED"
   | "STATE_DIR"
+  | "EMAIL_NOT_FOUND"
   | "ABORTED";
 
 export class MailEventsError extends Error {

@@ -209,6 +209,7 @@ async function main(): Promise<void> {
     case "wait":
     case "pull":
     case "cursor":
+    case "get":
       return tool(invocation);
     default:
       fail(

@@ -5,6 +5,8 @@ import { ByteBudget, ByteGate } from "./byte-budget.js";
 import { EventLog } from "./event-log.js";
 import { probeHealth } from "./health.js";
 import { type InboxHttp, startInboxHttp } from "./http-server.js";
+import { identitiesOf } from "./identity-patterns.js";
+import { requireTokenOffLoopback } from "./listen-check.js";
 import type { InboxOptions, RunningInbox } from "./index.js";
 import { isDiskFull } from "./log-file.js";
 import { newMessageName } from "./message-store.js";
@@ -54,6 +56,7 @@ async function explainHttpConflict(error: PortInUseError, host: string): Promise
  */
 export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
   const host = options.host ?? DEFAULT_HOST;
+  requireTokenOffLoopback(host, options.token);
   const dir = join(options.stateDir, "inbox");
   await ensurePrivateDir(options.stateDir);
   await ensurePrivateDir(dir);
@@ -79,8 +82,8 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       await eventLog.messages.remove(file);
       throw storageFailure(error, "writing the raw message");
     }
-    // One event per distinct recipient, and `*`, which sees every mail.
-    const ids = [...new Set(envelope.rcptTo.map((a) => a.toLowerCase())), "*"];
+    // One event per distinct recipient, its patterns (`*@domain`, the un-tagged address) and `*`.
+    const ids = identitiesOf(envelope.rcptTo);
     const raw = { file, size: message.size, sha256: message.sha256 };
     try {
       const record = await eventLog.append({
