@@ -25,7 +25,8 @@ function toolArguments(invocation: Invocation): Record<string, unknown> {
   const { options, positionals, config } = invocation;
   // `get <id> [identity]`: the email id comes first.
   if (invocation.command === "get") {
-    if (positionals[0] === undefined) throw new MailEventsError("INVALID_INPUT", "get needs an email id: get <id>");
+    if (positionals[0] === undefined)
+      throw new MailEventsError("INVALID_INPUT", "get needs an email id: get <id>");
     const identity = positionals[1] ?? config.identity ?? "*";
     return { id: positionals[0], identity };
   }

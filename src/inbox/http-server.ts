@@ -76,7 +76,10 @@ async function route(
     }
   } else if (req.method !== "GET" && req.method !== "HEAD") {
     res.setHeader("allow", "GET, DELETE");
-    throw new HttpError(405, `${req.method} is not supported; this inbox is read with GET (and cleared with DELETE)`);
+    throw new HttpError(
+      405,
+      `${req.method} is not supported; this inbox is read with GET (and cleared with DELETE)`,
+    );
   }
   const { eventLog, smtpPort } = await options.ready;
   if (url.pathname === "/v1/health") {
@@ -99,7 +102,10 @@ async function route(
   if (servePage(req, res, url, options.token)) return;
   if (!authorized(req, options.token)) {
     res.setHeader("www-authenticate", 'Bearer realm="mail-events-mcp-inbox"');
-    throw new HttpError(401, "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_INBOX_TOKEN>");
+    throw new HttpError(
+      401,
+      "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_INBOX_TOKEN>",
+    );
   }
   if (await serveMessages(eventLog, req, res, url)) return;
   if (req.method === "DELETE") throw new HttpError(405, "only /v1/identities/{handle}/messages takes DELETE");

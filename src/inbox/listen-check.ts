@@ -3,7 +3,10 @@ import { MailEventsError } from "../errors.js";
 
 /** An address only this machine can reach: `localhost`, 127.0.0.0/8 or `::1`. */
 export function isLoopback(host: string): boolean {
-  const name = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  const name = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
   if (name === "localhost") return true;
   if (isIP(name) === 4) return name.startsWith("127.");
   return name === "::1" || name === "::ffff:127.0.0.1";

@@ -62,7 +62,10 @@ export async function messageView(log: EventLog, id: string, base: string) {
       codes: full.codes,
       links: full.links,
       attachments: full.attachments.map((a) => ({ ...a, url: `${path}/attachments/${a.index}` })),
-      headers: (typeof d.headers === "object" && d.headers !== null ? d.headers : {}) as Record<string, string>,
+      headers: (typeof d.headers === "object" && d.headers !== null ? d.headers : {}) as Record<
+        string,
+        string
+      >,
     },
     html: full.html ?? null,
   };
@@ -117,7 +120,11 @@ export async function serveMessages(
   if (url.pathname === "/v1/messages" || url.pathname === "/v1/messages/") {
     const identity = identityParam(url.searchParams.get("identity") ?? "*", "identity");
     const limit = intParam(url.searchParams, "limit", 1, MAX_LIST, 100);
-    sendJson(res, 200, { identity, lastSeq: log.lastSeq, messages: await listMessages(log, identity, limit) });
+    sendJson(res, 200, {
+      identity,
+      lastSeq: log.lastSeq,
+      messages: await listMessages(log, identity, limit),
+    });
     return true;
   }
   const match = MESSAGE_PATH.exec(url.pathname);

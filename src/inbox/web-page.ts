@@ -67,7 +67,12 @@ the browser keeps it in a cookie for this inbox only and the address bar drops i
  * `/?token=…` sets an HttpOnly, SameSite=Strict cookie and redirects to `/`, so the token
  * leaves the address bar and history. Returns false when the path is not the page's.
  */
-export function servePage(req: IncomingMessage, res: ServerResponse, url: URL, token: string | undefined): boolean {
+export function servePage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  token: string | undefined,
+): boolean {
   const asset = ASSETS[url.pathname];
   if (asset === undefined) return false;
   const given = url.searchParams.get("token");

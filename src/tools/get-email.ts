@@ -84,7 +84,12 @@ function fromEvent(event: NormalizedEvent, identity: string): Email {
   };
 }
 
-export async function getEmail(input: Input, signal: AbortSignal, context: ToolContext, recent: RecentEvents) {
+export async function getEmail(
+  input: Input,
+  signal: AbortSignal,
+  context: ToolContext,
+  recent: RecentEvents,
+) {
   const identity = resolveIdentity(input.identity, context);
   const id = input.id.trim();
   let email: Email;
@@ -107,8 +112,9 @@ export async function getEmail(input: Input, signal: AbortSignal, context: ToolC
   const lines = [
     `Email ${oneLine(email.id, 200)} from ${oneLine(email.from, 200)}, subject "${oneLine(email.subject, 200)}", received ${email.receivedAt}.`,
     `codes: ${email.codes.join(", ") || "none"}; links: ${email.links.join(" ") || "none"}; attachments: ${
-      email.attachments.map((a) => `${a.filename ?? `#${a.index}`} (${a.contentType}, ${a.size} bytes)`).join(", ") ||
-      "none"
+      email.attachments
+        .map((a) => `${a.filename ?? `#${a.index}`} (${a.contentType}, ${a.size} bytes)`)
+        .join(", ") || "none"
     }.`,
     UNTRUSTED_BEGIN,
     email.text + (email.truncated ? "\n[… cut at 100,000 characters]" : ""),
