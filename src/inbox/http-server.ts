@@ -104,7 +104,7 @@ async function route(
     res.setHeader("www-authenticate", 'Bearer realm="mail-events-mcp-inbox"');
     throw new HttpError(
       401,
-      "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_INBOX_TOKEN>",
+      "missing or wrong bearer token; send Authorization: Bearer <the token the inbox was started with: MAIL_EVENTS_INBOX_TOKEN, else MAIL_EVENTS_TOKEN>",
     );
   }
   if (await serveMessages(eventLog, req, res, url)) return;

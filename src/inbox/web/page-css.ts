@@ -5,6 +5,7 @@ export const PAGE_CSS = `
 @media (prefers-color-scheme: dark) { :root { --bg:#14161b; --fg:#e6e8ec; --muted:#98a2b3; --line:#2a2f3a;
   --sel:#1e2a44; --accent:#7aa2ff; --code:#1f232b; --danger:#ff8a80; } }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin:0; background:var(--bg); color:var(--fg); height:100vh; display:flex; flex-direction:column; }
 .bar { display:flex; gap:1rem; align-items:center; padding:.6rem 1rem; border-bottom:1px solid var(--line); flex-wrap:wrap; }
 .bar h1 { font-size:1.05rem; margin:0; }

@@ -1,7 +1,7 @@
 /**
- * The inbox page's one module: the list (newest first), live over the mails-dialect SSE
- * route, one mail's view, and clearing. Everything from a mail goes in through textContent
- * (never innerHTML); its HTML only into a sandboxed srcdoc frame under a CSP that allows no
+ * The inbox page's one module: the list (newest first), live over the cursor endpoint's
+ * long-poll, one mail's view, and clearing. Everything from a mail goes in through
+ * textContent (never innerHTML); its HTML only into a sandboxed srcdoc frame under a CSP that allows no
  * script and nothing remote.
  */
 export const PAGE_JS = String.raw`
@@ -11,7 +11,6 @@ const HEADERS = { "x-mail-events": "1" };
 let identity = new URLSearchParams(location.search).get("identity") || "*";
 let rows = [];
 let selected = null;
-let source = null;
 
 const el = (tag, props, ...kids) => {
   const node = document.createElement(tag);
@@ -56,26 +55,44 @@ function add(mail) {
   render();
 }
 
-const seqOf = (id) => Number(String(id).split("_").pop()) || 0;
+const status = (text, live) => { $("status").textContent = text; $("status").className = live ? "status live" : "status"; };
+const summary = (e) => ({ id: e.id, seq: e.seq, from: e.data.from, to: e.data.to, subject: e.data.subject,
+  receivedAt: e.tsIso, codes: e.data.codes || [], fresh: true });
 
-function connect() {
-  if (source) source.close();
-  source = new EventSource("/v1/events?mailbox=" + encodeURIComponent(identity));
-  source.addEventListener("open", () => { $("status").textContent = "live"; $("status").className = "status live"; });
-  source.addEventListener("error", () => { $("status").textContent = "reconnecting…"; $("status").className = "status"; });
-  source.addEventListener("message.received", (event) => {
-    const d = JSON.parse(event.data);
-    add({ id: d.email_id, seq: seqOf(d.email_id), from: d.from, to: d.to, subject: d.subject, receivedAt: d.received_at, codes: [], fresh: true });
-  });
+// Live updates by long-polling the cursor endpoint: seq-based, so nothing is lost between two
+// polls, and the next poll starts at once (an EventSource waits seconds before reconnecting).
+let polling = null;
+async function follow(since) {
+  if (polling) polling.abort();
+  const controller = new AbortController();
+  polling = controller;
+  let cursor = since;
+  let wait = 0; // the first poll answers at once, so the page can say it is connected
+  while (!controller.signal.aborted) {
+    try {
+      const res = await fetch("/v1/identities/" + encodeURIComponent(identity) + "/events?limit=200&timeoutMs=" + wait + "&since=" + cursor,
+        { signal: controller.signal, cache: "no-store" });
+      if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error || res.statusText);
+      const page = await res.json();
+      status("live", true);
+      for (const e of page.events) if (e.type === "email.received") add(summary(e));
+      cursor = page.cursor;
+      wait = page.hasMore ? 0 : 25000;
+    } catch (error) {
+      if (controller.signal.aborted) return;
+      status("offline: " + (error.message || error) + " — retrying", false);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 async function load() {
-  connect(); // first, so nothing that lands while the list loads is missed (rows are de-duplicated)
   const res = await api("/v1/messages?limit=500&identity=" + encodeURIComponent(identity));
   const body = await res.json();
-  for (const m of body.messages) if (!rows.some((r) => r.id === m.id)) rows.push(m);
-  rows.sort((a, b) => b.seq - a.seq);
+  rows = body.messages;
   render();
+  // From the newest listed seq, not the log's head: a mail still being written has a seq past it.
+  follow(rows.length > 0 ? Math.max(...rows.map((m) => m.seq)) : 0);
 }
 
 function tab(name) {
@@ -158,5 +175,5 @@ document.addEventListener("keydown", (event) => {
   document.querySelector("#mails button[data-id='" + CSS.escape(next.id) + "']")?.focus();
 });
 $("identity").value = identity;
-load().catch((error) => { $("status").textContent = String(error.message || error); });
+load().catch((error) => status(String(error.message || error), false));
 `;
