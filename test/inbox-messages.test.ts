@@ -136,13 +136,20 @@ describe("identity patterns", () => {
   it("lets wait_for_email on the base address get the tagged mail, and get_email read it in full", async () => {
     const app = await startLocalApp();
     try {
-      const waiting = app.tool<{ found: boolean; email: { id: string; codes: string[] } }>("wait_for_email", {
+      const waiting = app.tool<{
+        found: boolean;
+        email: { id: string; codes: string[]; attachments: unknown[] };
+      }>("wait_for_email", {
         identity: "me@example.com",
         timeoutSeconds: 20,
       });
       await sendRich(app.inbox.smtpPort, "me+run42@example.com");
       const result = await waiting;
       expect(result.email.codes).toEqual(["482913"]);
+      expect(result.email.attachments).toEqual([
+        { index: 0, filename: "invoice.pdf", contentType: "application/pdf", size: PDF.length },
+        { index: 1, filename: "notes é.txt", contentType: "text/plain", size: 12 },
+      ]);
       const full = await app.tool<{ email: { cc: string[]; text: string; attachments: { url: string }[] } }>(
         "get_email",
         { identity: "me@example.com", id: result.email.id },
