@@ -10,6 +10,7 @@ afterEach(async () => {
 describe("get_email on a hosted source", () => {
   it("reads an email this server has seen in full, hidden HTML kept out of text and codes", async () => {
     h = await startHarness();
+    await h.client.listTools(); // so the client checks each result against the tool's outputSchema
     const long = `Welcome aboard. ${"Details follow. ".repeat(5_000)}`;
     h.fake.email("me@x.test", {
       from: "shop@x.test",

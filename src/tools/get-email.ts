@@ -5,18 +5,11 @@ import { extractionOf, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js"
 import type { NormalizedEvent } from "../mail/event.js";
 import { FULL_TEXT_CHARS } from "../mail/full-message.js";
 import { neutralize, oneLine } from "../mail/text.js";
+import { attachmentsOutput } from "./attachments-output.js";
 import { callSignal, resolveIdentity, type ToolContext } from "./context.js";
 import type { RecentEvents } from "./recent-events.js";
 import { guarded, toolResult } from "./result.js";
 import { identityInput } from "./schemas.js";
-
-const attachmentOutput = z.looseObject({
-  index: z.number().int(),
-  filename: z.string().nullable(),
-  contentType: z.string(),
-  size: z.number().int(),
-  url: z.string().optional(),
-});
 
 export const getEmailOutput = {
   email: z.looseObject({
@@ -33,7 +26,7 @@ export const getEmailOutput = {
     truncated: z.boolean(),
     codes: z.array(z.string()),
     links: z.array(z.string()),
-    attachments: z.array(attachmentOutput),
+    attachments: attachmentsOutput,
     headers: z.record(z.string(), z.string()),
   }),
 };
