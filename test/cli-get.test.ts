@@ -2,7 +2,14 @@ import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendWithPython } from "./helpers/smtp-client.js";
-import { DIST_MAIN, requireDist, startTestInbox, type TestInbox, tempDir } from "./helpers/smtp-inbox.js";
+import {
+  DIST_MAIN,
+  requireDist,
+  spawnInbox,
+  startTestInbox,
+  type TestInbox,
+  tempDir,
+} from "./helpers/smtp-inbox.js";
 
 let t: TestInbox;
 let cliState: string;
@@ -78,5 +85,50 @@ describe("mail-events-mcp get <id>", () => {
     const { code, stderr } = await cli(["get"]);
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/get <id>/);
+  });
+});
+
+describe("MAIL_EVENTS_LISTEN and MAIL_EVENTS_INBOX_TOKEN on the built bin", () => {
+  it("refuses to bind past loopback without a token, in one line naming MAIL_EVENTS_INBOX_TOKEN", async () => {
+    const stateDir = await tempDir();
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [DIST_MAIN, "inbox"],
+        {
+          timeout: 20_000,
+          env: {
+            PATH: process.env.PATH ?? "",
+            MAIL_EVENTS_STATE_DIR: stateDir,
+            MAIL_EVENTS_SMTP_PORT: "0",
+            MAIL_EVENTS_HTTP_PORT: "0",
+            MAIL_EVENTS_LISTEN: "0.0.0.0",
+          },
+        },
+        (error, _stdout, stderr) =>
+          resolve({ code: typeof error?.code === "number" ? error.code : 0, stderr }),
+      );
+    });
+    await rm(stateDir, { recursive: true, force: true });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toContain("MAIL_EVENTS_INBOX_TOKEN");
+  });
+
+  it("binds all interfaces with a token and serves only its holder", async () => {
+    const stateDir = await tempDir();
+    const inbox = await spawnInbox(stateDir, {
+      MAIL_EVENTS_LISTEN: "0.0.0.0",
+      MAIL_EVENTS_INBOX_TOKEN: "net-token-1",
+    });
+    try {
+      const port = new URL(inbox.httpUrl).port;
+      const url = `http://127.0.0.1:${port}/v1/messages`;
+      expect((await fetch(url)).status).toBe(401);
+      expect((await fetch(url, { headers: { authorization: "Bearer net-token-1" } })).status).toBe(200);
+    } finally {
+      inbox.child.kill();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { request } from "node:http";
 import nodemailer from "nodemailer";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
@@ -203,3 +204,34 @@ describe("the inbox token", () => {
 });
 
 afterAll(() => {});
+
+/** A GET with a Host header of our choosing (fetch may not set one), as a container reaching the host would send. */
+function getWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { host, ...headers } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("an inbox reached by another name", () => {
+  it("serves host.docker.internal only when a token guards it, and only to its holder", async () => {
+    const open = await inboxFor();
+    const name = `host.docker.internal:${new URL(open.inbox.httpUrl).port}`;
+    expect(await getWithHost(`${open.inbox.httpUrl}/v1/messages`, name)).toBe(403);
+    const guarded = await inboxFor({ token: "docker-token-1" });
+    const url = `${guarded.inbox.httpUrl}/v1/messages`;
+    const other = `host.docker.internal:${new URL(guarded.inbox.httpUrl).port}`;
+    expect(await getWithHost(url, other)).toBe(401);
+    expect(await getWithHost(url, other, { authorization: "Bearer docker-token-1" })).toBe(200);
+    expect(
+      await getWithHost(url, other, {
+        authorization: "Bearer docker-token-1",
+        origin: "https://evil.example",
+      }),
+    ).toBe(403);
+  });
+});

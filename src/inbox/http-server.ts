@@ -67,7 +67,16 @@ async function route(
   options: InboxHttpOptions,
   allowed: (host: string | undefined) => boolean,
 ): Promise<void> {
-  refuseForeign(req, allowed);
+  // With a token, a rebinding page cannot authenticate (it has no token, and the page's
+  // cookie is SameSite=Strict), so any name may reach the inbox — `host.docker.internal`
+  // from a container — as long as a browser's Origin is the inbox itself.
+  const host = req.headers.host?.toLowerCase();
+  refuseForeign(
+    req,
+    options.token === undefined
+      ? allowed
+      : (h) => h !== undefined && (allowed(h) || h.toLowerCase() === host),
+  );
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
   if (req.method === "DELETE") {
     // A browser sends neither header cross-site without a preflight, which gets no CORS grant.
