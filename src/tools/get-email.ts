@@ -3,7 +3,6 @@ import { z } from "zod";
 import { MailEventsError } from "../errors.js";
 import { extractionOf, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
 import type { NormalizedEvent } from "../mail/event.js";
-import { FULL_TEXT_CHARS } from "../mail/full-message.js";
 import { neutralize, oneLine } from "../mail/text.js";
 import { attachmentsOutput } from "./attachments-output.js";
 import { callSignal, resolveIdentity, type ToolContext } from "./context.js";
@@ -30,6 +29,9 @@ export const getEmailOutput = {
     headers: z.record(z.string(), z.string()),
   }),
 };
+
+/** As the local inbox cuts it (src/mail/full-message.ts), without loading its parser here. */
+const FULL_TEXT_CHARS = 100_000;
 
 type Email = z.infer<typeof getEmailOutput.email>;
 type Input = { identity?: string | undefined; id: string };
