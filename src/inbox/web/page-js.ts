@@ -131,7 +131,10 @@ async function open(id) {
     const span = el("span", { className: "code-value", textContent: code });
     return el("span", { className: "code" }, span, copy);
   }));
-  $("links").replaceChildren(...email.links.map((href) => el("li", {}, el("a", { href, textContent: href, target: "_blank", rel: "noopener noreferrer" }))));
+  // Only web links become clickable: a javascript: URL from a mail would run in this page.
+  $("links").replaceChildren(...email.links.map((href) => el("li", {}, /^https?:\/\//i.test(href)
+    ? el("a", { href, textContent: href, target: "_blank", rel: "noopener noreferrer" })
+    : el("span", { textContent: href }))));
   $("attachments").replaceChildren(...email.attachments.map((a) =>
     el("li", {}, el("a", { href: a.url, textContent: (a.filename || "attachment-" + a.index), download: a.filename || "" }),
       " " + a.contentType + ", " + a.size.toLocaleString() + " bytes")));
