@@ -23,7 +23,9 @@ export const inboxOptions = (config: Config, log: Logger): InboxOptions => ({
   stateDir: config.stateDir,
   smtpPort: config.smtpPort,
   httpPort: config.httpPort,
-  token: config.token,
+  // MAIL_EVENTS_TOKEN guarded the inbox before MAIL_EVENTS_INBOX_TOKEN existed; it still does.
+  token: config.inboxToken ?? (config.source === "local" ? config.token : undefined),
+  host: config.listen,
   log,
 });
 

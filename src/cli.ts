@@ -49,10 +49,17 @@ export function toolArguments(invocation: Invocation): Record<string, unknown> {
   }
   const { options, positionals, config } = invocation;
   const args: Record<string, unknown> = {};
-  // set-cursor: `<cursor>` alone, or `<identity> <cursor>`.
+  // set-cursor: `<cursor>` alone, or `<identity> <cursor>`; get: `<id> [identity]`, any mail.
   const identity =
-    verb.name === "set-cursor" ? (positionals.length === 2 ? positionals[0] : undefined) : positionals[0];
+    verb.name === "set-cursor"
+      ? positionals.length === 2
+        ? positionals[0]
+        : undefined
+      : verb.name === "get"
+        ? (positionals[1] ?? config.identity ?? "*")
+        : positionals[0];
   if ((identity ?? config.identity) !== undefined) args.identity = identity ?? config.identity;
+  if (verb.name === "get") args.id = positionals[0];
   if (verb.name === "set-cursor") {
     const cursor = positionals.at(-1) ?? "";
     args.cursor = /^\d+$/.test(cursor) ? Number(cursor) : cursor;

@@ -3,6 +3,7 @@ import envPaths from "env-paths";
 import { z } from "zod";
 import { allVerbFlags, VERBS } from "./cli/verbs.js";
 import { MailEventsError } from "./errors.js";
+import { requireTokenOffLoopback } from "./inbox/lifecycle/listen-check.js";
 import { storeSetting } from "./store/store-url.js";
 
 /** Each setting: its environment variable and its command-line flag (same meaning). */
@@ -15,6 +16,8 @@ const SETTINGS = {
   smtpPort: { env: "MAIL_EVENTS_SMTP_PORT", flag: "smtp-port" },
   httpPort: { env: "MAIL_EVENTS_HTTP_PORT", flag: "http-port" },
   store: { env: "MAIL_EVENTS_STORE", flag: "store" },
+  listen: { env: "MAIL_EVENTS_LISTEN", flag: "listen" },
+  inboxToken: { env: "MAIL_EVENTS_INBOX_TOKEN", flag: "inbox-token" },
 } as const;
 
 type Setting = keyof typeof SETTINGS;
@@ -43,6 +46,8 @@ const ConfigSchema = z.object({
   smtpPort: port,
   httpPort: port,
   store: storeSetting,
+  listen: z.string().trim().min(1, { error: "must not be empty" }).max(255),
+  inboxToken: z.string().min(1, { error: "must not be empty" }).optional(),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
@@ -157,13 +162,15 @@ export function loadConfig(
     smtpPort: raw.smtpPort ?? "2525",
     httpPort: raw.httpPort ?? "2580",
     store: raw.store ?? "file",
+    listen: raw.listen ?? "127.0.0.1",
+    inboxToken: raw.inboxToken,
   });
   if (!result.success) {
     const issue = result.error.issues[0];
     const key = (issue?.path[0] ?? "source") as Setting;
     const { env: name, flag } = SETTINGS[key];
     // A store URL may carry a password.
-    const secret = key === "token" || (key === "store" && raw.store?.includes("@"));
+    const secret = key === "token" || key === "inboxToken" || (key === "store" && raw.store?.includes("@"));
     const shown = secret ? "" : ` (got ${JSON.stringify(redact(raw[key] ?? "", raw))})`;
     throw new MailEventsError(
       "CONFIG_INVALID",
@@ -177,6 +184,7 @@ export function loadConfig(
       `MAIL_EVENTS_URL (--url) is required when MAIL_EVENTS_SOURCE is ${config.source}: set it to your ${config.source} API base URL`,
     );
   }
+  requireTokenOffLoopback(config.listen, config.inboxToken);
   const { help: _help, version: _version, ...options } = parsed.values;
   for (const flag of Object.values(SETTINGS)) delete options[flag.flag];
   const [command = "serve", ...positionals] = parsed.positionals;
@@ -197,6 +205,7 @@ function bare(command: "help" | "version", defaultStateDir: () => string, topic:
     smtpPort: "2525",
     httpPort: "2580",
     store: "file",
+    listen: "127.0.0.1",
   });
   return { command, positionals: topic, options: {}, config: Object.freeze(config) };
 }

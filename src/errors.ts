@@ -21,6 +21,7 @@ export type ErrorCode =
   | "INBOX_REQUEST_REFUSED"
   | "INBOX_MESSAGE_REFUSED"
   | "STATE_DIR"
+  | "EMAIL_NOT_FOUND"
   | "ABORTED";
 
 export class MailEventsError extends Error {

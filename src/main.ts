@@ -259,6 +259,7 @@ async function main(): Promise<void> {
     case "pull":
     case "cursor":
     case "set-cursor":
+    case "get":
       return tool(invocation);
     default:
       fail(

@@ -7,7 +7,9 @@ import type { Source } from "./sources/source.js";
 import type { ToolContext } from "./tools/context.js";
 import { Deliveries } from "./tools/deliveries.js";
 import { registerGetCursorTool } from "./tools/get-cursor.js";
+import { registerGetEmailTool } from "./tools/get-email.js";
 import { registerPullEventsTool } from "./tools/pull-events.js";
+import { RecentEvents, remembering } from "./tools/recent-events.js";
 import { registerSetCursorTool } from "./tools/set-cursor.js";
 import { registerWaitForEmailTool } from "./tools/wait-for-email.js";
 import { WaitMemory } from "./tools/wait-memory.js";
@@ -43,8 +45,10 @@ export interface BuiltServer {
 export function createServer(deps: ServerDeps): BuiltServer {
   const shutdown = new AbortController();
   const deliveries = new Deliveries();
+  const recent = new RecentEvents();
   const context: ToolContext = {
-    source: deps.source,
+    // Hosted sources have no read-one endpoint: get_email answers from the events seen.
+    source: deps.source.kind === "local" ? deps.source : remembering(deps.source, recent),
     cursors: deps.cursors,
     deliveries,
     waits: new WaitMemory(),
@@ -71,6 +75,7 @@ export function createServer(deps: ServerDeps): BuiltServer {
   registerPullEventsTool(server, context);
   registerGetCursorTool(server, context);
   registerSetCursorTool(server, context);
+  registerGetEmailTool(server, context, recent);
   return {
     server,
     connect: (transport) => server.connect(deliveries.track(transport)),

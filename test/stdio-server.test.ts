@@ -84,6 +84,7 @@ describe("the built server over stdio", () => {
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual([
       "get_cursor",
+      "get_email",
       "pull_events",
       "set_cursor",
       "wait_for_email",

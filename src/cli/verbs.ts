@@ -160,6 +160,14 @@ export const VERBS: Record<string, Verb> = {
     summary: "move a pull consumer's stored cursor (0 replays the whole log); JSON on stdout",
     flags: [typesFlag("which consumer: the --types filter its pulls use (default: the unfiltered one)")],
   },
+  get: {
+    name: "get",
+    tool: "get_email",
+    args: "<id> [identity]",
+    positionals: [1, 2],
+    summary: "one email in full (text, cc, headers, codes, links, attachments); JSON on stdout",
+    flags: [],
+  },
 };
 
 /** Every verb flag, for the one argv parse (a verb's own list is checked after it). */

@@ -1,3 +1,4 @@
+import { type AttachmentSummary, attachmentsOf } from "./attachments-of.js";
 import type { EmailFields, NormalizedEvent } from "./event.js";
 import { type Extraction, extract } from "./extract.js";
 import { analyzeHtmlOf } from "./html.js";
@@ -26,6 +27,7 @@ export interface EmailDigest {
   codesAsShown: string[];
   /** Only links that act on the account (verify, confirm, sign in, reset, invite), best first. */
   links: string[];
+  attachments: AttachmentSummary[];
 }
 
 const strings = (value: unknown, max: number): string[] | undefined =>
@@ -84,6 +86,7 @@ export function digestEmail(event: NormalizedEvent): EmailDigest {
     codes: found.codes,
     codesAsShown: found.codesAsShown,
     links: found.links,
+    attachments: attachmentsOf(event),
   };
 }
 

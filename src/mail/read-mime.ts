@@ -82,7 +82,7 @@ interface ParserInternals {
   decoder: { decodeStream(charset: string): Transform };
 }
 
-function sniffUndeclaredCharsets(parser: Parser): void {
+export function sniffUndeclaredCharsets(parser: Parser): void {
   const internals = parser as unknown as ParserInternals;
   const createNode = internals.createNode.bind(parser);
   internals.createNode = (node) => {

@@ -1,3 +1,4 @@
+import { MailEventsError } from "../errors.js";
 import { ensureInbox } from "../inbox/lifecycle/ensure-inbox.js";
 import type { InboxOptions, RunningInbox } from "../inbox/types.js";
 import type { NormalizedEvent } from "../mail/event.js";
@@ -66,6 +67,21 @@ export class LocalSource implements Source {
 
   parseCursor(cursor: Cursor): Position {
     return parseSeqCursor(cursor, this.kind);
+  }
+
+  /** One email in full (the inbox's `GET /v1/messages/{id}`), or EMAIL_NOT_FOUND naming it. */
+  async message(id: string, signal: AbortSignal): Promise<unknown> {
+    const inbox = await this.#inner.then(() => this.#current);
+    const url = new URL(`/v1/messages/${encodeURIComponent(id)}`, inbox.httpUrl);
+    try {
+      return await this.#http.getJson(url, { signal, deadline: Date.now() + 30_000 });
+    } catch (error) {
+      if ((error as MailEventsError).status !== 404) throw error;
+      throw new MailEventsError(
+        "EMAIL_NOT_FOUND",
+        `no email ${JSON.stringify(id)} in the local inbox (cleared, dropped by retention, or of an earlier log); pass an id that wait_for_email or pull_events returned`,
+      );
+    }
   }
 
   async close(): Promise<void> {

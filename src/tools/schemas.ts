@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { attachmentsOutput } from "./attachments-output.js";
 
 export const identityInput = z
   .string()
@@ -56,6 +57,7 @@ export const emailDigestOutput = z.object({
   links: z
     .array(z.string())
     .describe("Verification / magic / sign-in links first; unsubscribe and tracking links dropped."),
+  attachments: attachmentsOutput.optional(),
 });
 
 /** Accepts `["a","b"]` or `"a,b"`; returns a clean list. */

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { InboxRequestError } from "../../errors.js";
 import type { Logger } from "../../log.js";
@@ -9,7 +8,9 @@ import { hostAllowed, originHost } from "./host-check.js";
 import { identityParam, sendJson } from "./http-util.js";
 import { serveInboxbase } from "./inboxbase-route.js";
 import { serveMails } from "./mails-route.js";
+import { serveMessages } from "./message-routes.js";
 import { serveMolted } from "./molted-route.js";
+import { servePage, tokenMatches } from "./web-page.js";
 
 export interface InboxHttpOptions {
   host: string;
@@ -41,13 +42,7 @@ export interface InboxHttp {
 
 const EVENTS_PATH = /^\/v1\/identities\/([^/]+)\/events\/?$/;
 
-function authorized(req: IncomingMessage, token: string | undefined): boolean {
-  if (token === undefined) return true;
-  const header = req.headers.authorization ?? "";
-  const given = Buffer.from(header.startsWith("Bearer ") ? header.slice(7).trim() : "");
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
+const authorized = (req: IncomingMessage, token: string | undefined): boolean => tokenMatches(req, token);
 
 /**
  * Refuses what a browser page that is not ours sends: a `Host` that is not this inbox's
@@ -73,11 +68,31 @@ async function route(
   options: InboxHttpOptions,
   allowed: (host: string | undefined) => boolean,
 ): Promise<void> {
-  refuseForeign(req, allowed);
+  // With a token, a rebinding page cannot authenticate (it has no token, and the page's
+  // cookie is SameSite=Strict), so any name may reach the inbox — `host.docker.internal`
+  // from a container — as long as a browser's Origin is the inbox itself.
+  const host = req.headers.host?.toLowerCase();
+  refuseForeign(
+    req,
+    options.token === undefined
+      ? allowed
+      : (h) => h !== undefined && (allowed(h) || h.toLowerCase() === host),
+  );
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
-  if (req.method !== "GET" && req.method !== "HEAD") {
-    res.setHeader("allow", "GET");
-    throw new InboxRequestError(405, `${req.method} is not supported; this inbox is read with GET`);
+  if (req.method === "DELETE") {
+    // A browser sends neither header cross-site without a preflight, which gets no CORS grant.
+    if (req.headers.authorization === undefined && req.headers["x-mail-events"] === undefined) {
+      throw new InboxRequestError(
+        403,
+        "a DELETE needs an Authorization: Bearer or an X-Mail-Events: 1 header",
+      );
+    }
+  } else if (req.method !== "GET" && req.method !== "HEAD") {
+    res.setHeader("allow", "GET, DELETE");
+    throw new InboxRequestError(
+      405,
+      `${req.method} is not supported; this inbox is read with GET (and cleared with DELETE)`,
+    );
   }
   const { eventLog, smtpPort } = await options.ready;
   if (url.pathname === "/v1/health") {
@@ -97,13 +112,17 @@ async function route(
     // A 5xx is retried by clients; by then another process may have taken the inbox over.
     throw new InboxRequestError(503, "the local inbox is shutting down; try again in a moment");
   }
+  if (servePage(req, res, url, options.token)) return;
   if (!authorized(req, options.token)) {
     res.setHeader("www-authenticate", 'Bearer realm="mail-events-mcp-inbox"');
     throw new InboxRequestError(
       401,
-      "missing or wrong bearer token; send Authorization: Bearer <MAIL_EVENTS_TOKEN>",
+      "missing or wrong bearer token; send Authorization: Bearer <the token the inbox was started with: MAIL_EVENTS_INBOX_TOKEN, else MAIL_EVENTS_TOKEN>",
     );
   }
+  if (await serveMessages(eventLog, req, res, url)) return;
+  if (req.method === "DELETE")
+    throw new InboxRequestError(405, "only /v1/identities/{handle}/messages takes DELETE");
   const events = EVENTS_PATH.exec(url.pathname);
   if (events) {
     let handle: string;

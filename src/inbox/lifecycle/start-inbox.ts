@@ -7,11 +7,13 @@ import { EventLog } from "../log/event-log.js";
 import { isDiskFull } from "../log/log-format.js";
 import { newMessageName } from "../log/message-store.js";
 import { ByteBudget, ByteGate } from "../smtp/byte-budget.js";
+import { identitiesOf } from "../smtp/identity-patterns.js";
 import { type Envelope, parseMessage } from "../smtp/parse-message.js";
 import { type SmtpSink, startSmtpSink } from "../smtp/smtp-sink.js";
 import type { Received } from "../smtp/spool.js";
 import type { InboxOptions, RunningInbox } from "../types.js";
 import { probeHealth } from "./health.js";
+import { requireTokenOffLoopback } from "./listen-check.js";
 import { portError } from "./port-error.js";
 import { acquireStateLock, type StateLock } from "./state-lock.js";
 
@@ -54,6 +56,7 @@ async function explainHttpConflict(error: PortInUseError, host: string): Promise
  */
 export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
   const host = options.host ?? DEFAULT_HOST;
+  requireTokenOffLoopback(host, options.token);
   const dir = join(options.stateDir, "inbox");
   await ensurePrivateDir(options.stateDir);
   await ensurePrivateDir(dir);
@@ -77,8 +80,8 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       await eventLog.messages.remove(file);
       throw storageFailure(error, "writing the raw message");
     }
-    // One event per distinct recipient, and `*`, which sees every mail.
-    const ids = [...new Set(envelope.rcptTo.map((a) => a.toLowerCase())), "*"];
+    // One event per distinct recipient, its patterns (`*@domain`, the un-tagged address) and `*`.
+    const ids = identitiesOf(envelope.rcptTo);
     const raw = { file, size: message.size, sha256: message.sha256 };
     try {
       const record = await eventLog.append({

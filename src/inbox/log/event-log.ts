@@ -140,6 +140,29 @@ export class EventLog {
     });
   }
 
+  /**
+   * Clears `identity`'s mail (`*`: all) and rewrites the log without it, so it stays gone
+   * after a restart. Runs in the append queue's place; the header keeps the highest seq, so
+   * no seq is ever handed out again and every cursor stays valid. Returns how many went.
+   */
+  async clear(identity: string): Promise<number> {
+    if (this.#closed) throw new Error("the local inbox is shutting down");
+    for (let f = this.#flushing; f !== undefined; f = this.#flushing) await f;
+    let cleared = 0;
+    this.#flushing = (async () => {
+      cleared = this.index.clear(identity);
+      if (cleared > 0) {
+        this.#header = { ...this.#header, seqFloor: this.#lastSeq };
+        await this.#compact();
+      }
+      await this.#flush(); // appends that queued meanwhile
+    })().finally(() => {
+      this.#flushing = undefined;
+    });
+    await this.#flushing;
+    return cleared;
+  }
+
   /** Reads the records behind `entries`, in the order given. */
   async read(entries: readonly LogEntry[]): Promise<LogRecord[]> {
     return (await this.#lines(entries)).map((line) => JSON.parse(line.toString("utf8")) as LogRecord);
@@ -211,7 +234,7 @@ export class EventLog {
       this.#now,
     );
     // Never below a seq the file held, even on a line that could not be read.
-    this.#lastSeq = Math.max(this.#lastSeq, opened.maxSeq);
+    this.#lastSeq = Math.max(this.#lastSeq, opened.maxSeq, opened.header.seqFloor ?? 0);
     this.#file = new LogFile(opened.handle, opened.size);
     if (opened.newEpoch) {
       await this.#compact(opened.header);

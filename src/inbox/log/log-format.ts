@@ -7,6 +7,8 @@ export interface LogHeader {
   v: 1;
   epoch: string;
   created: string;
+  /** Highest seq handed out when mail was last cleared: never reused, though no record holds it. */
+  seqFloor?: number;
 }
 
 /** One line of the log: one mail, seen by every identity in `ids`. */

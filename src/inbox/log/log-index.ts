@@ -193,6 +193,27 @@ export class LogIndex {
     this.liveBytes = live.reduce((sum, entry) => sum + entry.len, 0);
   }
 
+  /**
+   * Drops every entry `identity` holds (`*`: all of them) from every identity that saw it,
+   * as retention would; seqs are not reused, so cursors stay valid. Returns how many.
+   */
+  clear(identity: string): number {
+    const doomed = new Set(identity === "*" ? this.live() : listItems(this.#lists.get(identity)));
+    const touched = new Set<string>();
+    for (const entry of doomed) for (const id of entry.ids) touched.add(id);
+    for (const id of touched) {
+      const kept = new EntryList();
+      for (const entry of listItems(this.#lists.get(id))) if (!doomed.has(entry)) kept.push(entry);
+      if (kept.length === 0) this.#lists.delete(id);
+      else this.#lists.set(id, kept);
+    }
+    for (const entry of doomed) {
+      entry.refs = 1;
+      this.#release(entry);
+    }
+    return doomed.size;
+  }
+
   #release(entry: LogEntry): void {
     entry.refs--;
     if (entry.refs > 0) return;
@@ -215,4 +236,10 @@ export class LogIndex {
       this.#release(entry);
     }
   }
+}
+
+function listItems(list: EntryList | undefined): LogEntry[] {
+  const out: LogEntry[] = [];
+  for (let i = 0; list !== undefined && i < list.length; i++) out.push(list.at(i) as LogEntry);
+  return out;
 }
