@@ -103,7 +103,7 @@ function checkVerb(command: string, positionals: string[], options: Record<strin
   if (positionals.length < least) {
     throw new MailEventsError(
       "CONFIG_INVALID",
-      `\`${command}\` needs ${verb.args}; e.g. mail-events-mcp ${command} agent@example.test 0 (see mail-events-mcp ${command} --help)`,
+      `\`${command}\` is missing an argument: mail-events-mcp ${command} ${verb.args}; e.g. mail-events-mcp ${command} ${verb.example ?? "agent@example.test 0"} (see mail-events-mcp ${command} --help)`,
     );
   }
 }

@@ -115,7 +115,9 @@ describe("refused command lines say which flag or argument, in one line", () => 
     expect(set.code).toBe(2);
     expect(oneErrorLine(set.stderr, "CONFIG_INVALID")).toMatch(/got extra "2"/);
     const missing = await cli(["set-cursor"]);
-    expect(oneErrorLine(missing.stderr, "CONFIG_INVALID")).toMatch(/needs \[identity\] <cursor>/);
+    expect(oneErrorLine(missing.stderr, "CONFIG_INVALID")).toMatch(
+      /missing an argument: mail-events-mcp set-cursor \[identity\] <cursor>/,
+    );
   });
 
   it("a flag of another verb, or an unknown flag, is named with the verb's own flags", async () => {

@@ -87,7 +87,7 @@ describe("the packed package", () => {
     try {
       await client.connect(transport);
       const tools = (await client.listTools()).tools.map((t) => t.name).sort();
-      expect(tools).toEqual(["get_cursor", "pull_events", "set_cursor", "wait_for_email"]);
+      expect(tools).toEqual(["get_cursor", "get_email", "pull_events", "set_cursor", "wait_for_email"]);
       await until(() => /ready: .*smtp:\/\//.test(stderr), 15_000, `the inbox (stderr: ${stderr})`);
       // HTML mail: the MIME parser and html-to-text load from the package's own chunks.
       await sendWithPython(smtpPort, {

@@ -22,6 +22,8 @@ export interface Verb {
   positionals: [number, number];
   summary: string;
   flags: VerbFlag[];
+  /** Arguments for the example in a "needs …" error, when the verb has required ones. */
+  example?: string;
 }
 
 const typesFlag = (help: string): VerbFlag => ({
@@ -167,6 +169,7 @@ export const VERBS: Record<string, Verb> = {
     positionals: [1, 2],
     summary: "one email in full (text, cc, headers, codes, links, attachments); JSON on stdout",
     flags: [],
+    example: "evt_…_12 (an id from wait or pull)",
   },
 };
 
