@@ -29,6 +29,7 @@ Usage:
         [--since CURSOR] [--types a,b] [--limit N] [--timeout MS] [--no-commit] [--group NAME]
   mail-events-mcp cursor [identity]            the stored cursor [--types a,b]
   mail-events-mcp set-cursor [identity] <cursor>   move the stored cursor [--types a,b]
+  mail-events-mcp get <id> [identity]          one email in full
   mail-events-mcp <command> --help             one command's arguments and flags
 
 Exit codes: 0 ok, 1 wait found nothing in time, 2 error, 130/143 stopped by Ctrl-C/SIGTERM.
@@ -42,6 +43,8 @@ Settings (flag or environment variable):
   --smtp-port  MAIL_EVENTS_SMTP_PORT   local inbox SMTP port (default 2525)
   --http-port  MAIL_EVENTS_HTTP_PORT   local inbox HTTP port (default 2580)
   --store      MAIL_EVENTS_STORE       file | redis://… cursor store (default file)
+  --listen     MAIL_EVENTS_LISTEN      address the local inbox binds (default 127.0.0.1)
+  --inbox-token MAIL_EVENTS_INBOX_TOKEN  token the inbox's HTTP and page require (needed off loopback)
 `;
 
 const log = lineLogger((line) => process.stderr.write(line));
