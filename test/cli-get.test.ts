@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli-run.js";
 import { sendWithPython } from "./helpers/smtp-client.js";
 import {
   DIST_MAIN,
@@ -25,27 +26,12 @@ afterAll(async () => {
 });
 
 /** `mail-events-mcp <args>` (the built bin) against the test inbox, found running on its ports. */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [DIST_MAIN, ...args],
-      {
-        timeout: 30_000,
-        env: {
-          PATH: process.env.PATH ?? "",
-          MAIL_EVENTS_STATE_DIR: cliState,
-          MAIL_EVENTS_SMTP_PORT: String(t.inbox.smtpPort),
-          MAIL_EVENTS_HTTP_PORT: new URL(t.inbox.httpUrl).port,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+const cli = (args: string[]) =>
+  runCli(args, {
+    MAIL_EVENTS_STATE_DIR: cliState,
+    MAIL_EVENTS_SMTP_PORT: String(t.inbox.smtpPort),
+    MAIL_EVENTS_HTTP_PORT: new URL(t.inbox.httpUrl).port,
   });
-}
 
 describe("mail-events-mcp get <id>", () => {
   it("prints one email in full as JSON, cc and attachment included", async () => {

@@ -1,9 +1,9 @@
-import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers/cli-run.js";
 import { sendWithPython } from "./helpers/smtp-client.js";
-import { DIST_MAIN, requireDist, startTestInbox, type TestInbox, tempDir } from "./helpers/smtp-inbox.js";
+import { requireDist, startTestInbox, type TestInbox, tempDir } from "./helpers/smtp-inbox.js";
 
 let t: TestInbox;
 let cliState: string;
@@ -18,28 +18,13 @@ afterAll(async () => {
   await rm(cliState, { recursive: true, force: true });
 });
 
-/** Runs `mail-events-mcp <args>` against the test inbox (found running on its ports). */
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [DIST_MAIN, ...args],
-      {
-        timeout: 30_000,
-        env: {
-          PATH: process.env.PATH ?? "",
-          MAIL_EVENTS_STATE_DIR: cliState,
-          MAIL_EVENTS_SMTP_PORT: String(t.inbox.smtpPort),
-          MAIL_EVENTS_HTTP_PORT: new URL(t.inbox.httpUrl).port,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+/** `mail-events-mcp <args>` (the built bin) against the test inbox, found running on its ports. */
+const cli = (args: string[]) =>
+  runCli(args, {
+    MAIL_EVENTS_STATE_DIR: cliState,
+    MAIL_EVENTS_SMTP_PORT: String(t.inbox.smtpPort),
+    MAIL_EVENTS_HTTP_PORT: new URL(t.inbox.httpUrl).port,
   });
-}
 
 const send = (to: string, subject: string, body: string) =>
   sendWithPython(t.inbox.smtpPort, {

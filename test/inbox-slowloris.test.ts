@@ -2,6 +2,7 @@ import { connect, type Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { sendWithNodemailer, sendWithPython, smtpDialogue } from "./helpers/smtp-client.js";
 import { inboxPerTest } from "./helpers/smtp-inbox.js";
+import { until } from "./helpers/until.js";
 
 const inbox = inboxPerTest();
 
@@ -48,14 +49,6 @@ function attack(port: number, count: number, noopMs: number) {
       for (const socket of sockets) socket.destroy();
     },
   };
-}
-
-async function until(condition: () => boolean, deadlineMs: number): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("condition not met before the deadline");
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe("the SMTP sink under a slowloris attack", () => {

@@ -10,12 +10,7 @@ import { Deliveries } from "../src/tools/deliveries.js";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
 import { tempDir } from "./helpers/harness.js";
 import { DIST_MAIN, requireDist } from "./helpers/smtp-inbox.js";
-
-const until = async (condition: () => boolean, ms = 15_000) => {
-  const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  return condition();
-};
+import { until } from "./helpers/until.js";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -95,15 +90,13 @@ describe("a cursor moves only once its reply has been handed over", () => {
 
     const first = spawnServer(fake.url, stateDir);
     first.send(init);
-    expect(await until(() => first.received().includes('"id":1'))).toBe(true);
+    await until(() => first.received().includes('"id":1'));
     first.send({ jsonrpc: "2.0", method: "notifications/initialized" });
     first.stopReading();
     for (const [i, identity] of identities.entries()) first.send(pull(10 + i, identity));
-    expect(
-      await until(() => fake.requests.filter((u) => u.searchParams.get("limit") === "200").length === 5),
-    ).toBe(true);
+    await until(() => fake.requests.filter((u) => u.searchParams.get("limit") === "200").length === 5);
     // Replies are being written: bytes wait in our end of the pipe, the rest is stuck.
-    expect(await until(() => first.child.stdout.readableLength > 0)).toBe(true);
+    await until(() => first.child.stdout.readableLength > 0);
     await new Promise((r) => setTimeout(r, 300)); // room for a commit that raced ahead of its reply
     first.child.kill("SIGKILL");
     // What the client did receive: everything left in the pipe is still readable.
@@ -124,12 +117,10 @@ describe("a cursor moves only once its reply has been handed over", () => {
 
     const second = spawnServer(fake.url, stateDir);
     second.send(init);
-    expect(await until(() => second.received().includes('"id":1'))).toBe(true);
+    await until(() => second.received().includes('"id":1'));
     second.send({ jsonrpc: "2.0", method: "notifications/initialized" });
     for (const [i, identity] of stuck.entries()) second.send(pull(20 + i, identity));
-    expect(await until(() => stuck.every((_, i) => second.received().includes(`"id":${20 + i}}`)))).toBe(
-      true,
-    );
+    await until(() => stuck.every((_, i) => second.received().includes(`"id":${20 + i}}`)));
     for (const [i] of stuck.entries()) {
       const line =
         second
@@ -191,7 +182,7 @@ describe("Deliveries", () => {
     setTimeout(() => abort.abort(), 50);
     await expect(pending).rejects.toThrow();
     // The cancelled handler finishes first; a later call's reply comes after all it did.
-    expect(await until(() => s.handled.length === 1)).toBe(true);
+    await until(() => s.handled.length === 1);
     await s.client.callTool({ name: "count", arguments: {} });
     expect(s.ran).toEqual([2]);
     expect(s.deliveries.waiting).toBe(0);

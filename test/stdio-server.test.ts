@@ -8,6 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
 import { tempDir } from "./helpers/harness.js";
+import { until } from "./helpers/until.js";
 
 const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 
@@ -70,12 +71,6 @@ const exited = (child: ChildProcessWithoutNullStreams, ms: number) =>
     once(child, "exit").then(([code]) => code as number | null),
     new Promise<"timeout">((r) => setTimeout(() => r("timeout"), ms)),
   ]);
-
-/** Polls `condition` until it holds (or 10 s pass), instead of sleeping a fixed time. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-}
 
 describe("the built server over stdio", () => {
   it("lists its tools to the real SDK client", async () => {

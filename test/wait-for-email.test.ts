@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness, textOf } from "./helpers/harness.js";
+import { until } from "./helpers/until.js";
 
 type Found = {
   found: boolean;
@@ -166,12 +167,10 @@ describe("wait_for_email", () => {
       undefined,
       { signal: abort.signal },
     );
-    const parked = Date.now() + 10_000;
-    while (h.fake.waiting === 0 && Date.now() < parked) await new Promise((r) => setTimeout(r, 10));
+    await until(() => h.fake.waiting > 0);
     abort.abort();
     await expect(pending).rejects.toThrow();
-    const deadline = Date.now() + 3_000;
-    while (h.fake.closedRequests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until(() => h.fake.closedRequests > 0);
     expect(h.fake.closedRequests).toBeGreaterThanOrEqual(1);
     // The server is still there for the next call.
     h.fake.email("me@x.test", { subject: "code 102938" });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { type Harness, startHarness } from "./helpers/harness.js";
+import { until } from "./helpers/until.js";
 
 let h: Harness;
 afterEach(async () => h?.close());
@@ -63,12 +64,10 @@ describe("wait_for_email as an MCP task", () => {
       }
     }
     expect(taskId).toBeDefined();
-    const parked = Date.now() + 10_000;
-    while (h.fake.waiting === 0 && Date.now() < parked) await new Promise((r) => setTimeout(r, 10));
+    await until(() => h.fake.waiting > 0);
     await h.client.experimental.tasks.cancelTask(taskId as string);
     // Its upstream long-poll is closed at once.
-    const closed = Date.now() + 10_000;
-    while (h.fake.closedRequests === 0 && Date.now() < closed) await new Promise((r) => setTimeout(r, 10));
+    await until(() => h.fake.closedRequests > 0);
     expect(h.fake.closedRequests).toBeGreaterThanOrEqual(1);
     expect((await h.client.experimental.tasks.getTask(taskId as string)).status).toBe("cancelled");
   });
@@ -82,9 +81,8 @@ describe("wait_for_email as an MCP task", () => {
       undefined,
       { onprogress: (p) => progress.push(p.progress), resetTimeoutOnProgress: true, timeout: 60_000 },
     );
-    const parked = Date.now() + 10_000;
-    while (h.fake.waiting === 0 && Date.now() < parked) await new Promise((r) => setTimeout(r, 10));
-    while (progress.length < 2 && Date.now() < parked) await new Promise((r) => setTimeout(r, 10));
+    await until(() => h.fake.waiting > 0);
+    await until(() => progress.length >= 2);
     h.fake.email("plain@x.test", { subject: "Your code is 515151" });
     const result = await pending;
     expect((result.structuredContent as Found).email?.codes).toEqual(["515151"]);

@@ -46,18 +46,7 @@ export function startCli(
   return { child, stderr: () => stderr, exited };
 }
 
-/** Polls `check` every 50 ms until it holds; throws after `ms`. */
-export async function until(
-  check: () => boolean | Promise<boolean>,
-  ms: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until } from "./until.js";
 
 /** A Node stack frame, as a crash would print it. */
 export const STACK_FRAME = /^\s+at .+\(?.+:\d+:\d+\)?$/m;
