@@ -1,42 +1,16 @@
 import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./helpers/cli-run.js";
+import { describe, expect, it } from "vitest";
+import { cliAgainstTestInbox } from "./helpers/cli-run.js";
 import { sendWithPython } from "./helpers/smtp-client.js";
-import {
-  DIST_MAIN,
-  requireDist,
-  spawnInbox,
-  startTestInbox,
-  type TestInbox,
-  tempDir,
-} from "./helpers/smtp-inbox.js";
+import { DIST_MAIN, spawnInbox, tempDir } from "./helpers/smtp-inbox.js";
 
-let t: TestInbox;
-let cliState: string;
-
-beforeAll(async () => {
-  requireDist();
-  t = await startTestInbox();
-  cliState = await tempDir();
-});
-afterAll(async () => {
-  await t.close(true);
-  await rm(cliState, { recursive: true, force: true });
-});
-
-/** `mail-events-mcp <args>` (the built bin) against the test inbox, found running on its ports. */
-const cli = (args: string[]) =>
-  runCli(args, {
-    MAIL_EVENTS_STATE_DIR: cliState,
-    MAIL_EVENTS_SMTP_PORT: String(t.inbox.smtpPort),
-    MAIL_EVENTS_HTTP_PORT: new URL(t.inbox.httpUrl).port,
-  });
+const { inbox: testInbox, cli } = cliAgainstTestInbox();
 
 describe("mail-events-mcp get <id>", () => {
   it("prints one email in full as JSON, cc and attachment included", async () => {
     const boundary = "b1";
-    await sendWithPython(t.inbox.smtpPort, {
+    await sendWithPython(testInbox().inbox.smtpPort, {
       from: "ci@example.com",
       to: ["get@example.com"],
       raw:
@@ -46,7 +20,7 @@ describe("mail-events-mcp get <id>", () => {
         `--${boundary}\r\nContent-Type: text/csv; name=r.csv\r\nContent-Disposition: attachment; filename=r.csv\r\n\r\na,b\r\n1,2\r\n` +
         `--${boundary}--\r\n`,
     });
-    const events = await t.events("get@example.com");
+    const events = await testInbox().events("get@example.com");
     const id = events[0]?.id as string;
     const { code, stdout, stderr } = await cli(["get", id]);
     expect(code, stderr).toBe(0);

@@ -1,33 +1,12 @@
-import { rm } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./helpers/cli-run.js";
+import { describe, expect, it } from "vitest";
+import { cliAgainstTestInbox } from "./helpers/cli-run.js";
 import { sendWithPython } from "./helpers/smtp-client.js";
-import { requireDist, startTestInbox, type TestInbox, tempDir } from "./helpers/smtp-inbox.js";
 
-let t: TestInbox;
-let cliState: string;
-
-beforeAll(async () => {
-  requireDist();
-  t = await startTestInbox();
-  cliState = await tempDir();
-});
-afterAll(async () => {
-  await t.close(true);
-  await rm(cliState, { recursive: true, force: true });
-});
-
-/** `mail-events-mcp <args>` (the built bin) against the test inbox, found running on its ports. */
-const cli = (args: string[]) =>
-  runCli(args, {
-    MAIL_EVENTS_STATE_DIR: cliState,
-    MAIL_EVENTS_SMTP_PORT: String(t.inbox.smtpPort),
-    MAIL_EVENTS_HTTP_PORT: new URL(t.inbox.httpUrl).port,
-  });
+const { inbox: testInbox, cli } = cliAgainstTestInbox();
 
 const send = (to: string, subject: string, body: string) =>
-  sendWithPython(t.inbox.smtpPort, {
+  sendWithPython(testInbox().inbox.smtpPort, {
     from: "ci@example.com",
     to: [to],
     raw: `From: CI <ci@example.com>\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\n${body}\r\n`,
@@ -38,7 +17,7 @@ describe("mail-events-mcp wait | pull | cursor against the local inbox", () => {
     const run = cli(["wait", "Signup@Example.com", "--timeout", "20"]);
     // The CLI's long-poll shows up as a parked reader (bounded: 4 s).
     for (let i = 0; i < 80; i++) {
-      if (((await t.get("/v1/health")).json.waiting as number) > 0) break;
+      if (((await testInbox().get("/v1/health")).json.waiting as number) > 0) break;
       await sleep(50);
     }
     await send(
@@ -69,7 +48,7 @@ describe("mail-events-mcp wait | pull | cursor against the local inbox", () => {
     expect(page.events.map((e) => e.email.subject)).toEqual(["note 1", "note 2"]);
     expect(page.hasMore).toBe(true);
     const stored = JSON.parse((await cli(["cursor", "pull@example.com"])).stdout) as { cursor: number };
-    const events = await t.events("pull@example.com");
+    const events = await testInbox().events("pull@example.com");
     expect(stored.cursor).toBe(events[1]?.seq);
     const rest = JSON.parse((await cli(["pull", "pull@example.com"])).stdout) as {
       events: { email: { subject: string } }[];

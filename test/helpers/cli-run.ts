@@ -1,5 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { DIST_MAIN } from "./smtp-inbox.js";
+import { rm } from "node:fs/promises";
+import { afterAll, beforeAll } from "vitest";
+import { DIST_MAIN, requireDist, startTestInbox, type TestInbox, tempDir } from "./smtp-inbox.js";
 
 export interface CliResult {
   code: number | null;
@@ -44,6 +46,40 @@ export function startCli(
     child.once("exit", (code, signal) => resolve({ code, signal, stdout, stderr })),
   );
   return { child, stderr: () => stderr, exited };
+}
+
+/**
+ * A test inbox for the whole file, and `cli(args)`: the built bin run against it with a state
+ * dir of its own, finding the inbox on its ports the way a user's second terminal does.
+ */
+export function cliAgainstTestInbox(): {
+  inbox(): TestInbox;
+  cli(args: string[]): Promise<CliResult>;
+} {
+  let t: TestInbox | undefined;
+  let state = "";
+  beforeAll(async () => {
+    requireDist();
+    t = await startTestInbox();
+    state = await tempDir();
+  });
+  afterAll(async () => {
+    await t?.close(true);
+    await rm(state, { recursive: true, force: true });
+  });
+  const inbox = () => {
+    if (t === undefined) throw new Error("cliAgainstTestInbox: used outside a test");
+    return t;
+  };
+  return {
+    inbox,
+    cli: (args) =>
+      runCli(args, {
+        MAIL_EVENTS_STATE_DIR: state,
+        MAIL_EVENTS_SMTP_PORT: String(inbox().inbox.smtpPort),
+        MAIL_EVENTS_HTTP_PORT: new URL(inbox().inbox.httpUrl).port,
+      }),
+  };
 }
 
 export { until } from "./until.js";
