@@ -6,14 +6,12 @@ import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { until } from "./helpers/cli-run.js";
 import { RedisServer } from "./helpers/redis-server.js";
 import { sendWithPython } from "./helpers/smtp-client.js";
-import { freePort, requireDist, tempDir } from "./helpers/smtp-inbox.js";
+import { requireDist, tempDir } from "./helpers/smtp-inbox.js";
+import { spawnEmbeddedInboxServer } from "./helpers/stdio-server.js";
 
 const run = promisify(execFile);
 const REPO = join(import.meta.dirname, "..");
@@ -65,32 +63,16 @@ describe("the packed package", () => {
   });
 
   it("installs with a bin that serves over stdio and returns an email sent to the inbox it starts", async () => {
-    const state = await tempDir("mail-events-pack-state-");
-    const smtpPort = await freePort();
-    const transport = new StdioClientTransport({
+    const server = await spawnEmbeddedInboxServer("pack-check", {
       command: join(app, "node_modules", ".bin", "mail-events-mcp"),
       args: [],
       cwd: app,
-      env: {
-        PATH: process.env.PATH ?? "",
-        MAIL_EVENTS_STATE_DIR: state,
-        MAIL_EVENTS_SMTP_PORT: String(smtpPort),
-        MAIL_EVENTS_HTTP_PORT: String(await freePort()),
-      },
-      stderr: "pipe",
     });
-    let stderr = "";
-    transport.stderr?.on("data", (d) => {
-      stderr += d;
-    });
-    const client = new Client({ name: "pack-check", version: "0" });
     try {
-      await client.connect(transport);
-      const tools = (await client.listTools()).tools.map((t) => t.name).sort();
+      const tools = (await server.client.listTools()).tools.map((t) => t.name).sort();
       expect(tools).toEqual(["get_cursor", "get_email", "pull_events", "set_cursor", "wait_for_email"]);
-      await until(() => /ready: .*smtp:\/\//.test(stderr), 15_000, `the inbox (stderr: ${stderr})`);
       // HTML mail: the MIME parser and html-to-text load from the package's own chunks.
-      await sendWithPython(smtpPort, {
+      await sendWithPython(server.smtpPort, {
         from: "noreply@shop.example",
         to: ["agent@example.test"],
         raw:
@@ -98,7 +80,7 @@ describe("the packed package", () => {
           "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" +
           '<p>Your code is <b>739214</b>.</p><p><a href="https://shop.example/verify?t=1">Verify</a></p>\r\n',
       });
-      const result = (await client.callTool({
+      const result = (await server.client.callTool({
         name: "wait_for_email",
         // A /regex/ filter runs on re2js.
         arguments: { identity: "agent@example.test", subject: "/your\\s+code/i", timeoutSeconds: 20 },
@@ -111,10 +93,9 @@ describe("the packed package", () => {
       expect(found.found).toBe(true);
       expect(found.email.codes).toEqual(["739214"]);
       expect(found.email.links).toEqual(["https://shop.example/verify?t=1"]);
-      expect(stderr).not.toMatch(/Cannot find|ERR_MODULE_NOT_FOUND|INTERNAL/);
+      expect(server.stderr()).not.toMatch(/Cannot find|ERR_MODULE_NOT_FOUND|INTERNAL/);
     } finally {
-      await client.close();
-      await rm(state, { recursive: true, force: true });
+      await server.close();
     }
   });
 

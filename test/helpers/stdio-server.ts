@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { tempDir } from "./harness.js";
+import { freePort } from "./smtp-inbox.js";
+import { until } from "./until.js";
 
 const MAIN = join(import.meta.dirname, "..", "..", "dist", "main.js");
 
@@ -48,4 +50,54 @@ export async function spawnStdioServer(
       await rm(stateDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface EmbeddedInboxServer extends StdioServer {
+  smtpPort: number;
+  stderr(): string;
+}
+
+/**
+ * The server as a user first runs it — no source configured, so its embedded inbox starts —
+ * on free ports and a fresh state dir, spoken to by the SDK's client; resolves once the
+ * inbox has said it is ready. `command` is the built bin unless told (an installed `.bin`).
+ */
+export async function spawnEmbeddedInboxServer(
+  name: string,
+  command: { command: string; args: string[]; cwd?: string } = { command: process.execPath, args: [MAIN] },
+): Promise<EmbeddedInboxServer> {
+  const stateDir = await tempDir(`${name}-`);
+  const smtpPort = await freePort();
+  const transport = new StdioClientTransport({
+    ...command,
+    env: {
+      PATH: process.env.PATH ?? "",
+      MAIL_EVENTS_STATE_DIR: stateDir,
+      MAIL_EVENTS_SMTP_PORT: String(smtpPort),
+      MAIL_EVENTS_HTTP_PORT: String(await freePort()),
+    },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  const client = new Client({ name, version: "0" });
+  const close = async () => {
+    await client.close();
+    await rm(stateDir, { recursive: true, force: true });
+  };
+  try {
+    await client.connect(transport);
+    await client.listTools();
+    await until(
+      () => /^mail-events-mcp: ready: .*smtp:\/\//m.test(stderr),
+      15_000,
+      `the inbox (stderr: ${stderr})`,
+    );
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { client, transport, stateDir, smtpPort, stderr: () => stderr, close };
 }
