@@ -1,7 +1,8 @@
-import nodemailer, { type Transporter } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { corpusMessage, loadCorpus } from "./helpers/email-corpus.js";
 import { type LocalApp, startLocalApp } from "./helpers/local-app.js";
+import { pooledTransport } from "./helpers/smtp-client.js";
 
 const corpus = loadCorpus();
 
@@ -39,14 +40,7 @@ describe("extraction over the email corpus, sent over SMTP and read through wait
   });
 
   it("finds every expected code and link, with no false positives and nothing hidden", async () => {
-    const transport = nodemailer.createTransport({
-      host: "127.0.0.1",
-      port: app.inbox.smtpPort,
-      secure: false,
-      ignoreTLS: true,
-      pool: true,
-      maxConnections: 1,
-    });
+    const transport = pooledTransport(app.inbox.smtpPort, 1);
     let tp = 0;
     let fp = 0;
     let fn = 0;

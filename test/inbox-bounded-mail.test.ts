@@ -1,7 +1,6 @@
-import nodemailer from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalApp, startLocalApp } from "./helpers/local-app.js";
-import { sendWithNodemailer, sendWithPython } from "./helpers/smtp-client.js";
+import { pooledTransport, sendWithNodemailer, sendWithPython } from "./helpers/smtp-client.js";
 
 let app: LocalApp;
 beforeAll(async () => {
@@ -82,14 +81,7 @@ describe("what the local inbox stores per mail stays bounded", () => {
   });
 
   it("keeps a pull_events page of 50 heavy emails within 64 KB of JSON", async () => {
-    const transport = nodemailer.createTransport({
-      host: "127.0.0.1",
-      port: app.inbox.smtpPort,
-      secure: false,
-      ignoreTLS: true,
-      pool: true,
-      maxConnections: 2,
-    });
+    const transport = pooledTransport(app.inbox.smtpPort, 2);
     const links = Array.from(
       { length: 12 },
       (_, i) => `<a href="https://app.example/verify/${i}?token=${"t".repeat(500)}">Verify ${i}</a>`,
