@@ -5,6 +5,9 @@ import { describeEmail, digestEmail, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../s
 import type { NormalizedEvent } from "../src/mail/event.js";
 import { compileFilter } from "../src/mail/match.js";
 import { digestOf } from "./helpers/digest-of.js";
+import { fuzzSeed } from "./helpers/fuzz-seed.js";
+
+const SEED = fuzzSeed("extraction-property");
 
 const MB = 1_000_000;
 const event = (s: string, html = s): NormalizedEvent => ({
@@ -69,7 +72,7 @@ describe("extraction on any input", () => {
         for (const link of digest.links) expect(link).toMatch(URL_SHAPE);
         expect(typeof digestOf({ html: text }).text).toBe("string");
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: SEED },
     );
   });
 
@@ -85,7 +88,7 @@ describe("extraction on any input", () => {
         }
         expect(typeof matches(event(text))).toBe("boolean");
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: SEED },
     );
   });
 
@@ -100,7 +103,7 @@ describe("extraction on any input", () => {
           expect(block.split(UNTRUSTED_END)).toHaveLength(2);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 200, seed: SEED },
     );
   });
 
@@ -116,7 +119,7 @@ describe("extraction on any input", () => {
         const digest = digestEmail(event(big));
         expect(digest.text.length).toBeLessThan(5_000);
       }),
-      { numRuns: 12 },
+      { numRuns: 12, seed: SEED },
     );
   });
 

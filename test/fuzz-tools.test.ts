@@ -4,6 +4,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
+import { fuzzSeed } from "./helpers/fuzz-seed.js";
 import { textOf } from "./helpers/harness.js";
 import { type StdioServer, spawnStdioServer } from "./helpers/stdio-server.js";
 
@@ -155,7 +156,7 @@ describe("fuzzing the tools through the real client", () => {
           seen.ok++;
         }
       }),
-      { numRuns: 400, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31) },
+      { numRuns: 400, seed: fuzzSeed("fuzz-tools") },
     );
     process.stderr.write(`fuzz-tools: ${JSON.stringify(seen)}\n`);
     expect(seen.ok).toBeGreaterThan(20);
