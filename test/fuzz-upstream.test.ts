@@ -7,14 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Junk, JunkUpstream } from "./fakes/junk-upstream.js";
 import { fuzzSeed } from "./helpers/fuzz-seed.js";
 import { textOf } from "./helpers/harness.js";
-import { type StdioServer, spawnStdioServer } from "./helpers/stdio-server.js";
+import { type InspectedStdioServer, spawnInspectedStdioServer } from "./helpers/stdio-server.js";
 
 const IDENTITY = "junk@x.test";
 const TOOL_ERROR = /^\[[A-Z_]+\] \S/;
 const MiB = 1024 * 1024;
 
 let junk: JunkUpstream;
-let server: StdioServer;
+let server: InspectedStdioServer;
 let client: Client;
 let transport: StdioClientTransport;
 
@@ -27,7 +27,7 @@ const pid = () => {
 
 beforeAll(async () => {
   junk = await new JunkUpstream().start();
-  server = await spawnStdioServer("fuzz-upstream", junk.url);
+  server = await spawnInspectedStdioServer("fuzz-upstream", junk.url);
   ({ client, transport } = server);
 });
 
@@ -35,6 +35,25 @@ afterAll(async () => {
   await server?.close();
   await junk?.close();
 });
+
+/**
+ * The live heap once the streams still in flight (a dropped connection's last read, the
+ * keepalive pump) have let go: polled for up to 15 s, lowest value seen. A leak never drops.
+ */
+async function settledHeapMiB(target: InspectedStdioServer, before: number): Promise<number> {
+  let lowest = await target.liveHeapMiB();
+  const first = lowest;
+  const deadline = Date.now() + 15_000;
+  while (lowest - before >= 8 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    lowest = Math.min(lowest, await target.liveHeapMiB());
+  }
+  if (first !== lowest)
+    process.stderr.write(
+      `fuzz-upstream: live heap ${first.toFixed(1)} MiB at first, settled at ${lowest.toFixed(1)}\n`,
+    );
+  return lowest;
+}
 
 /** One call that must end in a valid result or a `[CODE]` tool error, never a crash or [INTERNAL]. */
 async function callAgainstJunk(kind: "pull" | "wait", timeout = 15_000): Promise<CallToolResult> {
@@ -114,6 +133,7 @@ describe("junk from upstream", () => {
   it("reads at most its body limit of a 10 MB answer, deep nesting or an endless stream, and memory stays bounded", async () => {
     junk.queue.length = 0;
     await callAgainstJunk("pull"); // warm up: undici, zod paths
+    const heapBefore = await server.liveHeapMiB();
     const before = rssMiB(pid());
     const event = JSON.stringify({
       seq: 1,
@@ -164,9 +184,13 @@ describe("junk from upstream", () => {
     junk.queue.length = 0;
     expect((await callAgainstJunk("pull")).isError).toBeFalsy();
     const after = rssMiB(pid());
+    const heapAfter = await settledHeapMiB(server, heapBefore);
     process.stderr.write(
-      `fuzz-upstream: RSS ${before.toFixed(1)} → ${perRound.map((r) => r.toFixed(1)).join(" → ")} → ${after.toFixed(1)} MiB\n`,
+      `fuzz-upstream: RSS ${before.toFixed(1)} → ${perRound.map((r) => r.toFixed(1)).join(" → ")} → ${after.toFixed(1)} MiB; ` +
+        `live heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MiB\n`,
     );
+    // What the process still holds after a full collection: a leak shows here, garbage not.
+    expect(heapAfter - heapBefore).toBeLessThan(8);
     // Loose on purpose: a leak check, not a benchmark. Ten rounds read ~380 MiB of junk (each
     // body up to the 8 MiB limit); RSS rises and falls with garbage collection but must stay
     // far below what keeping the bodies would take.
@@ -177,7 +201,7 @@ describe("junk from upstream", () => {
 /** The SSE dialects: random and hostile frames, giant lines and endless streams. */
 describe.each(["mails", "molted"] as const)("junk from a %s event stream", (dialect) => {
   let sse: JunkUpstream;
-  let sseServer: StdioServer;
+  let sseServer: InspectedStdioServer;
   const ssePid = () => {
     if (sseServer.transport.pid === null) throw new Error("the server process is gone");
     return sseServer.transport.pid;
@@ -187,7 +211,7 @@ describe.each(["mails", "molted"] as const)("junk from a %s event stream", (dial
     sse = await new JunkUpstream().start();
     // Once the junk is spent, a stream that is valid, empty and ends.
     sse.fallback = { contentType: "text/event-stream", body: ": nothing\n\n" };
-    sseServer = await spawnStdioServer(`fuzz-${dialect}`, sse.url, dialect);
+    sseServer = await spawnInspectedStdioServer(`fuzz-${dialect}`, sse.url, dialect);
   });
   afterAll(async () => {
     await sseServer?.close();
@@ -266,6 +290,7 @@ describe.each(["mails", "molted"] as const)("junk from a %s event stream", (dial
   it("drops giant lines, endless events and endless streams, and memory stays bounded", async () => {
     sse.queue.length = 0;
     await pullOnce(); // warm up
+    const heapBefore = await sseServer.liveHeapMiB();
     const before = rssMiB(ssePid());
     const pump = (chunk: string, prefix = "") => ({
       write: (res: import("node:http").ServerResponse) => {
@@ -310,9 +335,14 @@ describe.each(["mails", "molted"] as const)("junk from a %s event stream", (dial
     sse.queue.length = 0;
     expect((await pullOnce()).isError).toBeFalsy();
     const after = rssMiB(ssePid());
+    const heapAfter = await settledHeapMiB(sseServer, heapBefore);
     process.stderr.write(
-      `fuzz-upstream: ${dialect} RSS ${before.toFixed(1)} → ${perRound.map((r) => r.toFixed(1)).join(" → ")} → ${after.toFixed(1)} MiB\n`,
+      `fuzz-upstream: ${dialect} RSS ${before.toFixed(1)} → ${perRound.map((r) => r.toFixed(1)).join(" → ")} → ${after.toFixed(1)} MiB; ` +
+        `live heap ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MiB\n`,
     );
+    // RSS climbs round over round with garbage V8 has not collected yet (20 dropped 1 MiB
+    // lines); what the process still holds after a full collection is flat.
+    expect(heapAfter - heapBefore).toBeLessThan(8);
     // Garbage of 1 MiB lines lingers until V8 collects it, so the peak is allowed room; an
     // unbounded reader (what this guards against) grows by gigabytes here.
     expect(Math.max(...perRound, after) - before).toBeLessThan(250);

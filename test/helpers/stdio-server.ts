@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { tempDir } from "./harness.js";
+import { inspectorUrlIn, openHeapProbe } from "./heap-probe.js";
 import { freePort } from "./smtp-inbox.js";
 import { until } from "./until.js";
 
@@ -16,6 +17,11 @@ export interface StdioServer {
   close(): Promise<void>;
 }
 
+export interface InspectedStdioServer extends StdioServer {
+  /** The server's heap after a full garbage collection, MiB. */
+  liveHeapMiB(): Promise<number>;
+}
+
 /**
  * The built server (`node dist/main.js`) on an upstream at `url` (inboxbase unless told) with a fresh state
  * dir, spoken to over stdio by the SDK's own client. The client lists the tools first, so it
@@ -25,11 +31,12 @@ export async function spawnStdioServer(
   name: string,
   url: string,
   source: "inboxbase" | "mails" | "molted" = "inboxbase",
+  nodeArgs: string[] = [],
 ): Promise<StdioServer> {
   const stateDir = await tempDir(`${name}-`);
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [MAIN],
+    args: [...nodeArgs, MAIN],
     env: {
       PATH: process.env.PATH ?? "",
       MAIL_EVENTS_SOURCE: source,
@@ -48,6 +55,36 @@ export async function spawnStdioServer(
     async close() {
       await client.close();
       await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The same, with the inspector on a loopback port, so a test can read the server's live heap
+ * and tell a leak from garbage not yet collected.
+ */
+export async function spawnInspectedStdioServer(
+  name: string,
+  url: string,
+  source: "inboxbase" | "mails" | "molted" = "inboxbase",
+): Promise<InspectedStdioServer> {
+  const server = await spawnStdioServer(name, url, source, ["--inspect=127.0.0.1:0"]);
+  let stderr = "";
+  server.transport.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  await until(
+    () => inspectorUrlIn(stderr) !== undefined,
+    10_000,
+    `the inspector's address (stderr: ${stderr})`,
+  );
+  const probe = await openHeapProbe(inspectorUrlIn(stderr) as string);
+  return {
+    ...server,
+    liveHeapMiB: () => probe.liveHeapMiB(),
+    async close() {
+      probe.close();
+      await server.close();
     },
   };
 }
