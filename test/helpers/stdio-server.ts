@@ -13,6 +13,8 @@ export interface StdioServer {
   client: Client;
   transport: StdioClientTransport;
   stateDir: string;
+  /** The last 64 KiB the server wrote to stderr. */
+  stderr(): string;
   /** Closes the client (which ends the server) and removes the state dir. */
   close(): Promise<void>;
 }
@@ -45,6 +47,12 @@ export async function spawnStdioServer(
     },
     stderr: "pipe",
   });
+  // Read stderr always: on Linux a pipe write blocks, so a server whose stderr nobody
+  // reads stops once the pipe is full.
+  let stderr = "";
+  transport.stderr?.on("data", (d) => {
+    stderr = `${stderr}${d}`.slice(-64 * 1024);
+  });
   const client = new Client({ name, version: "0" });
   await client.connect(transport);
   await client.listTools();
@@ -52,6 +60,7 @@ export async function spawnStdioServer(
     client,
     transport,
     stateDir,
+    stderr: () => stderr,
     async close() {
       await client.close();
       await rm(stateDir, { recursive: true, force: true });
