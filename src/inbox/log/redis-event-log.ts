@@ -289,7 +289,7 @@ export class RedisEventLog implements InboxLog {
       this.#down = undefined;
       return;
     }
-    if (this.#down === undefined) this.#log.warn(`local inbox: ${error.message}`);
+    if (this.#down === undefined) this.#log.warn(error.message);
     this.#down = error;
   }
 
