@@ -16,15 +16,17 @@ afterEach(async () => {
 async function twoInboxes(retention?: { perIdentity: number; total: number }) {
   const redis = await RedisServer.start();
   closers.push(() => redis.close());
+  const a = await inboxOn(redis, retention);
+  const b = await inboxOn(redis, retention);
+  return { redis, a, b };
+}
+
+async function inboxOn(redis: RedisServer, retention?: { perIdentity: number; total: number }) {
   const store = parseStoreUrl(redis.url);
   if (typeof store === "string") throw new Error(store);
-  const inboxes: TestInbox[] = [];
-  for (let i = 0; i < 2; i++) {
-    const inbox = await startTestInbox({ store, ...(retention === undefined ? {} : { retention }) });
-    closers.push(() => inbox.close(true));
-    inboxes.push(inbox);
-  }
-  return { redis, a: inboxes[0] as TestInbox, b: inboxes[1] as TestInbox };
+  const inbox = await startTestInbox({ store, ...(retention === undefined ? {} : { retention }) });
+  closers.push(() => inbox.close(true));
+  return inbox;
 }
 
 const send = (inbox: TestInbox, to: string, subject: string) =>
@@ -41,6 +43,29 @@ const subjectsOf = async (inbox: TestInbox, identity: string) =>
 async function rawKeys(redis: RedisServer): Promise<string[]> {
   return redis.client().keys("mail-events:inbox:msg:*");
 }
+
+describe("an inbox joining the Redis log", () => {
+  it("reads the whole log as it is in the store, under the same epoch, and follows it from there", async () => {
+    const { redis, a, b } = await twoInboxes();
+    for (let i = 0; i < 30; i++) await send(i % 2 === 0 ? a : b, "late@x.test", `l${i}`);
+    await b.close();
+    const cleared = await fetch(`${a.inbox.httpUrl}/v1/identities/late%40x.test/messages`, {
+      method: "DELETE",
+      headers: { "x-mail-events": "1" },
+    });
+    expect(((await cleared.json()) as { cleared: number }).cleared).toBe(30);
+    for (let i = 30; i < 35; i++) await send(a, "late@x.test", `l${i}`);
+    const c = await inboxOn(redis);
+    const expected = Array.from({ length: 5 }, (_, i) => `l${30 + i}`);
+    expect(await subjectsOf(c, "late@x.test")).toEqual(expected);
+    expect((await c.events("late@x.test")).map((e) => e.id)).toEqual(
+      (await a.events("late@x.test")).map((e) => e.id),
+    );
+    expect((await c.get("/v1/health")).json.epoch).toBe((await a.get("/v1/health")).json.epoch);
+    await send(c, "late@x.test", "l35");
+    await until(async () => (await subjectsOf(a, "late@x.test")).length === 6, 10_000, "A to see C's mail");
+  }, 60_000);
+});
 
 describe("retention and clearing of the Redis log", () => {
   it("drops old mail from every process and from the store (stream trimmed, raw messages deleted)", async () => {

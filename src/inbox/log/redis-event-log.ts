@@ -1,4 +1,4 @@
-import { MailEventsError } from "../../errors.js";
+import type { MailEventsError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   RedisConnection,
@@ -8,12 +8,13 @@ import {
 import type { Received } from "../smtp/spool.js";
 import type { AppendInput, InboxLog } from "./inbox-log.js";
 import { entryOf } from "./log-entry.js";
-import { isLogRecord, type LogRecord, newEpoch, seqOfEventId } from "./log-format.js";
+import { isLogRecord, type LogRecord, seqOfEventId } from "./log-format.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
-import { newMessageName } from "./message-store.js";
 import { linesOf, RecentLines } from "./recent-lines.js";
-import { APPEND, CLEAR, type LogKeys, logKeys, OPEN } from "./redis-log-scripts.js";
+import { appendMail, loadStream, seqOfEntryId } from "./redis-log-io.js";
+import { CLEAR, type LogKeys, logKeys } from "./redis-log-scripts.js";
 import { RedisLogTrim } from "./redis-log-trim.js";
+import { StreamWaits } from "./redis-log-waits.js";
 import { BLOCK_MS, type StreamEntry, StreamTailer } from "./redis-tailer.js";
 import { Waiters } from "./waiters.js";
 
@@ -26,14 +27,6 @@ export interface RedisEventLogOptions {
   prefix?: string;
   connection?: RedisConnectionOptions;
 }
-
-/** Longest an accepted mail waits to show in this process's index before its `250` goes anyway. */
-const VISIBLE_WAIT_MS = 2_000;
-/** Longest a clear waits for this process to apply it (it is in the store by then). */
-const CLEAR_WAIT_MS = 10_000;
-const LOAD_BATCH = 1_000;
-
-const seqOfEntryId = (id: string): number => Number(id.slice(0, id.indexOf("-")));
 
 /**
  * The inbox's log in Redis Streams (SPEC §9): one log for every inbox on the store. A mail's
@@ -58,10 +51,7 @@ export class RedisEventLog implements InboxLog {
   #down: MailEventsError | undefined;
   readonly #waiters = new Waiters();
   readonly #recent = new RecentLines();
-  #visible: { seq: number; resolve: () => void }[] = [];
-  /** Clears applied by the tailer, by entry id, until their caller collects the count. */
-  readonly #cleared = new Map<string, number>();
-  readonly #clearWaiters = new Map<string, (count: number) => void>();
+  readonly #waits = new StreamWaits();
   readonly #inflight = new Set<Promise<unknown>>();
 
   private constructor(options: RedisEventLogOptions) {
@@ -160,57 +150,15 @@ export class RedisEventLog implements InboxLog {
   }
 
   async #store(input: AppendInput, message: Received): Promise<LogRecord> {
-    const file = newMessageName();
-    const data = { ...input.data, raw: { file, size: message.size, sha256: message.sha256 } };
-    const tail = `,${JSON.stringify({ type: input.type, ids: input.ids, from: input.from, data }).slice(1)}`;
-    const bytes = await message.bytes();
-    const k = this.#keys;
-    const [seqText, tsText] = (await this.#commands
-      .run("the local inbox could not store the message", (client) =>
-        client.eval(
-          APPEND,
-          5,
-          k.meta,
-          k.seq,
-          k.ts,
-          k.stream,
-          k.message(file),
-          this.#epoch,
-          this.#now(),
-          this.#lastSeq,
-          tail,
-          bytes,
-        ),
-      )
-      .catch((error: unknown) => {
+    const at = { epoch: this.#epoch, now: this.#now(), floor: this.#lastSeq };
+    const record = await appendMail(this.#commands, this.#keys, at, input, message).catch(
+      (error: unknown) => {
         this.#down ??= error as MailEventsError;
         throw error;
-      })) as [string, string];
-    const seq = Number(seqText);
-    await this.#visibleAt(seq);
-    return {
-      seq,
-      id: `evt_${this.#epoch}_${seq}`,
-      ts: Number(tsText),
-      type: input.type,
-      ids: input.ids,
-      from: input.from,
-      data,
-    };
-  }
-
-  /** Resolves once the tailer has indexed `seq`, so a reader right after the `250` sees it. */
-  #visibleAt(seq: number): Promise<void> {
-    if (this.#lastSeq >= seq) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, VISIBLE_WAIT_MS);
-      const waiter = { seq, resolve: done };
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#visible.push(waiter);
-    });
+      },
+    );
+    await this.#waits.visible(record.seq, this.#lastSeq);
+    return record;
   }
 
   async clear(identity: string): Promise<number> {
@@ -219,26 +167,7 @@ export class RedisEventLog implements InboxLog {
     const id = (await this.#commands.run("the local inbox could not clear mail", (client) =>
       client.eval(CLEAR, 3, k.meta, k.seq, k.stream, this.#epoch, identity),
     )) as string;
-    const applied = this.#cleared.get(id);
-    if (applied !== undefined) {
-      this.#cleared.delete(id);
-      return applied;
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#clearWaiters.delete(id);
-        reject(
-          new MailEventsError(
-            "STORE_UNAVAILABLE",
-            `the clear of ${identity} is in the store but this inbox has not read it back within ${CLEAR_WAIT_MS / 1000} s; check MAIL_EVENTS_STORE`,
-          ),
-        );
-      }, CLEAR_WAIT_MS);
-      this.#clearWaiters.set(id, (count) => {
-        clearTimeout(timer);
-        resolve(count);
-      });
-    });
+    return this.#waits.cleared(id, identity);
   }
 
   async close(): Promise<void> {
@@ -252,30 +181,16 @@ export class RedisEventLog implements InboxLog {
   }
 
   async #load(): Promise<void> {
-    const k = this.#keys;
-    const [epoch, counter] = (await this.#commands.run("the local inbox could not open its log", (client) =>
-      client.eval(OPEN, 2, k.meta, k.seq, newEpoch(this.#now()), new Date(this.#now()).toISOString()),
-    )) as [string, string];
-    this.#epoch = epoch;
-    // Every seq up to the counter is in the stream already or gone: read up to it, follow after.
-    const upTo = Number(counter);
-    let after = `${upTo}-0`;
-    for (let start = "-"; ; ) {
-      const entries = (await this.#commands.run("the local inbox could not read its log", (client) =>
-        client.xrange(k.stream, start, String(upTo), "COUNT", LOAD_BATCH),
-      )) as StreamEntry[];
-      this.#apply(entries, false);
-      if (entries.length < LOAD_BATCH) break;
-      const last = (entries[entries.length - 1] as StreamEntry)[0];
-      start = `(${last}`;
-      if (seqOfEntryId(last) === upTo) after = last;
-    }
-    this.#lastSeq = Math.max(this.#lastSeq, upTo);
+    // Drops while reading too: what an inbox missed deleting (Redis was down) goes now.
     this.index.onDrop = (entry) => this.#trim.drop(entry);
-    this.#trim.flush();
+    const { upTo, after } = await loadStream(this.#commands, this.#keys, this.#now(), (entries, epoch) => {
+      this.#epoch = epoch;
+      this.#apply(entries, false);
+    });
+    this.#lastSeq = Math.max(this.#lastSeq, upTo);
     this.#tailer = new StreamTailer({
       connection: this.#tailConnection,
-      stream: k.stream,
+      stream: this.#keys.stream,
       after,
       onEntries: (entries) => this.#apply(entries, true),
       onState: (error) => this.#state(error),
@@ -300,10 +215,7 @@ export class RedisEventLog implements InboxLog {
       const seq = seqOfEntryId(id);
       if (fields[0] === "c" && typeof fields[1] === "string") {
         const count = this.index.clear(fields[1]);
-        const waiter = this.#clearWaiters.get(id);
-        this.#clearWaiters.delete(id);
-        if (waiter) waiter(count);
-        else if (live) this.#remember(id, count);
+        if (live) this.#waits.applied(id, count);
       } else if (fields[0] === "r" && typeof fields[1] === "string") {
         const record = parseRecord(fields[1]);
         if (record !== undefined && record.seq === seq && record.id === `evt_${this.#epoch}_${seq}`) {
@@ -316,17 +228,7 @@ export class RedisEventLog implements InboxLog {
     }
     if (!live) return;
     this.#waiters.wake(woken);
-    if (this.#visible.length > 0) {
-      const ready = this.#visible.filter((w) => w.seq <= this.#lastSeq);
-      this.#visible = this.#visible.filter((w) => w.seq > this.#lastSeq);
-      for (const w of ready) w.resolve();
-    }
-  }
-
-  /** A clear the tailer applied before its caller heard back from the store (kept briefly). */
-  #remember(id: string, count: number): void {
-    this.#cleared.set(id, count);
-    if (this.#cleared.size > 100) this.#cleared.delete(this.#cleared.keys().next().value as string);
+    this.#waits.reached(this.#lastSeq);
   }
 }
 
