@@ -275,10 +275,10 @@ async function main() {
         `file log ${fmt(log.ingest.file, 0)} msgs/s (runs: file ${log.ingest.rates.file.map((x) => fmt(x, 0)).join(", ")}; redis ${log.ingest.rates.redis.map((x) => fmt(x, 0)).join(", ")})`,
       );
       row(
-        "Redis log: `250` from inbox A → long-poll on inbox B returns, p50",
-        `${fmt(log.wake.remote.p50)} ms (p99 ${fmt(log.wake.remote.p99)} ms, n=${log.wake.remote.n})`,
-        "≤ 100 ms (SPEC §9)",
-        log.wake.remote.p99 <= 100,
+        "Redis log: mail sent to inbox A → long-poll on inbox B returns, p50",
+        `${fmt(log.wake.remote.p50)} ms from the SMTP send (p99 ${fmt(log.wake.remote.p99)} ms, n=${log.wake.remote.n}); B returns ${fmt(log.wake.gap.p50)} ms after A's own long-poll (p99 ${fmt(log.wake.gap.p99)} ms)`,
+        "B within 100 ms of A (SPEC §9)",
+        log.wake.gap.p99 <= 100,
         `long-poll on A itself ${fmt(log.wake.local.p50)} ms p50, ${fmt(log.wake.local.p99)} ms p99`,
       );
     });
