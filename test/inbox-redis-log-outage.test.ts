@@ -136,4 +136,24 @@ describe("the Redis log when Redis goes away", () => {
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1] as number);
     }
   }, 180_000);
+
+  it("an inbox started while Redis is down refuses mail with 451 and requests with STORE_UNAVAILABLE, then works once Redis is up", async () => {
+    requireDist();
+    const redis = await RedisServer.start();
+    closers.push(() => redis.close());
+    await redis.stop();
+    const [a] = await inboxesOn(redis);
+    expect(await send(a.smtpPort, "early@x.test", "too early")).toMatch(
+      /^451 .*redis:\/\/127\.0\.0\.1:\d+\/0.*MAIL_EVENTS_STORE/,
+    );
+    expect(storeUnavailable(await subjects(a, "early@x.test"))).toBe(true);
+    await redis.start();
+    await until(
+      async () => (await send(a.smtpPort, "early@x.test", "on time")).startsWith("250 "),
+      20_000,
+      "mail to be accepted once Redis is up",
+    );
+    const page = (await subjects(a, "early@x.test")).body as Page;
+    expect(page.events.map((e) => e.data.subject)).toEqual(["on time"]);
+  }, 60_000);
 });

@@ -1,4 +1,5 @@
-import type { MailEventsError } from "../../errors.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { MailEventsError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   RedisConnection,
@@ -17,6 +18,9 @@ import { RedisLogTrim } from "./redis-log-trim.js";
 import { StreamWaits } from "./redis-log-waits.js";
 import { BLOCK_MS, type StreamEntry, StreamTailer } from "./redis-tailer.js";
 import { Waiters } from "./waiters.js";
+
+/** How often an inbox whose store did not answer at start tries to open its log again. */
+const OPEN_RETRY_MS = 500;
 
 export interface RedisEventLogOptions {
   spec: RedisSpec;
@@ -43,7 +47,11 @@ export class RedisEventLog implements InboxLog {
   readonly #now: () => number;
   readonly #commands: RedisConnection;
   readonly #tailConnection: RedisConnection;
-  #tailer!: StreamTailer;
+  /** Set once the log is open and followed. */
+  #tailer: StreamTailer | undefined;
+  #opening: Promise<void> | undefined;
+  /** The newest entry applied to the index, as [seq, n] of its id: nothing is applied twice. */
+  #applied: [number, number] = [0, 0];
   readonly #trim: RedisLogTrim;
   #epoch = "";
   #lastSeq = 0;
@@ -72,17 +80,46 @@ export class RedisEventLog implements InboxLog {
     this.#trim = new RedisLogTrim(this.#commands, this.#keys, this.index, options.log);
   }
 
-  /** Opens the store's log (creating its epoch if it has none) and reads it into the index. */
+  /**
+   * Opens the store's log (creating its epoch if it has none) and reads it into the index.
+   * A store that does not answer yet is retried in the background: until it does, mail is
+   * refused with a 451 and requests with STORE_UNAVAILABLE, as during any outage.
+   */
   static async open(options: RedisEventLogOptions): Promise<RedisEventLog> {
     const log = new RedisEventLog(options);
     try {
       await log.#load();
     } catch (error) {
-      await log.#commands.close();
-      await log.#tailConnection.close();
-      throw error;
+      log.#state(error as MailEventsError);
+      log.#opening = log.#retryOpen();
     }
     return log;
+  }
+
+  async #retryOpen(): Promise<void> {
+    while (!this.#closed) {
+      await sleep(OPEN_RETRY_MS);
+      if (this.#closed) return;
+      try {
+        await this.#load();
+        this.#state(undefined);
+        return;
+      } catch (error) {
+        this.#state(error as MailEventsError);
+      }
+    }
+  }
+
+  /** Until the log is open, what a writer gets: the store's own failure. */
+  #notOpen(): MailEventsError | undefined {
+    if (this.#tailer !== undefined) return undefined;
+    return (
+      this.#down ??
+      new MailEventsError(
+        "STORE_UNAVAILABLE",
+        "the local inbox has not opened its log yet; check MAIL_EVENTS_STORE",
+      )
+    );
   }
 
   get epoch(): string {
@@ -144,6 +181,8 @@ export class RedisEventLog implements InboxLog {
 
   storeMail(input: AppendInput, message: Received): Promise<LogRecord> {
     if (this.#closed) return Promise.reject(new Error("the local inbox is shutting down"));
+    const notOpen = this.#notOpen();
+    if (notOpen) return Promise.reject(notOpen);
     const stored = this.#store(input, message);
     this.#inflight.add(stored);
     return stored.finally(() => this.#inflight.delete(stored));
@@ -163,6 +202,8 @@ export class RedisEventLog implements InboxLog {
 
   async clear(identity: string): Promise<number> {
     if (this.#closed) throw new Error("the local inbox is shutting down");
+    const notOpen = this.#notOpen();
+    if (notOpen) throw notOpen;
     const k = this.#keys;
     const id = (await this.#commands.run("the local inbox could not clear mail", (client) =>
       client.eval(CLEAR, 3, k.meta, k.seq, k.stream, this.#epoch, identity),
@@ -175,7 +216,9 @@ export class RedisEventLog implements InboxLog {
     this.#closed = true;
     await Promise.allSettled([...this.#inflight]);
     this.#waiters.wakeAll();
-    await this.#tailer?.stop();
+    await this.#opening;
+    if (this.#tailer === undefined) await this.#tailConnection.close();
+    else await this.#tailer.stop();
     await this.#trim.settled();
     await this.#commands.close();
   }
@@ -188,14 +231,15 @@ export class RedisEventLog implements InboxLog {
       this.#apply(entries, false);
     });
     this.#lastSeq = Math.max(this.#lastSeq, upTo);
-    this.#tailer = new StreamTailer({
+    const tailer = new StreamTailer({
       connection: this.#tailConnection,
       stream: this.#keys.stream,
       after,
       onEntries: (entries) => this.#apply(entries, true),
       onState: (error) => this.#state(error),
     });
-    this.#tailer.start();
+    this.#tailer = tailer;
+    tailer.start();
   }
 
   #state(error: MailEventsError | undefined): void {
@@ -213,6 +257,11 @@ export class RedisEventLog implements InboxLog {
     const woken = new Set<string>();
     for (const [id, fields] of entries) {
       const seq = seqOfEntryId(id);
+      const n = Number(id.slice(id.indexOf("-") + 1));
+      const [lastSeq, lastN] = this.#applied;
+      // A load that failed halfway is read again from the start.
+      if (seq < lastSeq || (seq === lastSeq && n <= lastN)) continue;
+      this.#applied = [seq, n];
       if (fields[0] === "c" && typeof fields[1] === "string") {
         const count = this.index.clear(fields[1]);
         if (live) this.#waits.applied(id, count);
