@@ -9,10 +9,10 @@ import {
 import type { Received } from "../smtp/spool.js";
 import type { AppendInput, InboxLog } from "./inbox-log.js";
 import { entryOf } from "./log-entry.js";
-import { isLogRecord, type LogRecord, seqOfEventId } from "./log-format.js";
+import { type LogRecord, seqOfEventId } from "./log-format.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
 import { linesOf, RecentLines } from "./recent-lines.js";
-import { appendMail, loadStream, seqOfEntryId } from "./redis-log-io.js";
+import { appendMail, loadStream, parseRecord, readLines, seqOfEntryId } from "./redis-log-io.js";
 import { CLEAR, type LogKeys, logKeys } from "./redis-log-scripts.js";
 import { RedisLogTrim } from "./redis-log-trim.js";
 import { StreamWaits } from "./redis-log-waits.js";
@@ -152,16 +152,7 @@ export class RedisEventLog implements InboxLog {
 
   async read(entries: readonly LogEntry[]): Promise<LogRecord[]> {
     const lines = await linesOf(entries, this.#recent, (missing) =>
-      this.#commands.run("the local inbox could not read its log", async (client) => {
-        const pipeline = client.pipeline();
-        for (const entry of missing) pipeline.xrange(this.#keys.stream, `${entry.seq}-0`, `${entry.seq}-0`);
-        const replies = (await pipeline.exec()) ?? [];
-        return replies.map(([error, reply]) => {
-          if (error) throw error;
-          const text = (reply as StreamEntry[])[0]?.[1][1];
-          return text === undefined ? undefined : Buffer.from(text);
-        });
-      }),
+      readLines(this.#commands, this.#keys, missing),
     );
     const out: LogRecord[] = [];
     for (const line of lines)
@@ -278,14 +269,5 @@ export class RedisEventLog implements InboxLog {
     if (!live) return;
     this.#waiters.wake(woken);
     this.#waits.reached(this.#lastSeq);
-  }
-}
-
-function parseRecord(text: string): LogRecord | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return isLogRecord(value) ? value : undefined;
-  } catch {
-    return undefined;
   }
 }

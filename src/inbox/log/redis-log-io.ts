@@ -2,7 +2,7 @@ import { MailEventsError } from "../../errors.js";
 import type { RedisConnection } from "../../store/redis-connection.js";
 import type { Received } from "../smtp/spool.js";
 import type { AppendInput } from "./inbox-log.js";
-import { type LogRecord, newEpoch } from "./log-format.js";
+import { isLogRecord, type LogRecord, newEpoch } from "./log-format.js";
 import { newMessageName } from "./message-store.js";
 import { APPEND, type LogKeys, OPEN } from "./redis-log-scripts.js";
 import type { StreamEntry } from "./redis-tailer.js";
@@ -72,4 +72,31 @@ export async function loadStream(
     start = `(${last}`;
   }
   return { epoch, upTo, after };
+}
+
+/** The stored records (JSON lines) of `entries`, in one round trip; undefined where one is gone. */
+export function readLines(
+  commands: RedisConnection,
+  keys: LogKeys,
+  entries: readonly { seq: number }[],
+): Promise<(Buffer | undefined)[]> {
+  return commands.run("the local inbox could not read its log", async (client) => {
+    const pipeline = client.pipeline();
+    for (const { seq } of entries) pipeline.xrange(keys.stream, `${seq}-0`, `${seq}-0`);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, reply]) => {
+      if (error) throw error;
+      const text = (reply as StreamEntry[])[0]?.[1][1];
+      return text === undefined ? undefined : Buffer.from(text);
+    });
+  });
+}
+
+export function parseRecord(text: string): LogRecord | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isLogRecord(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
