@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { MailEventsError } from "../../errors.js";
+import { isMailEventsError, MailEventsError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   RedisConnection,
@@ -183,7 +183,7 @@ export class RedisEventLog implements InboxLog {
     const at = { epoch: this.#epoch, now: this.#now(), floor: this.#lastSeq };
     const record = await appendMail(this.#commands, this.#keys, at, input, message).catch(
       (error: unknown) => {
-        this.#down ??= error as MailEventsError;
+        if (isMailEventsError(error) && error.code === "STORE_UNAVAILABLE") this.#down ??= error;
         throw error;
       },
     );
