@@ -199,7 +199,7 @@ describe("the local inbox's log on Redis Streams, served by two inbox processes"
     }
   }, 60_000);
 
-  it("wait_for_email through `serve --store redis://…` returns a mail sent over SMTP to a separate inbox process", async () => {
+  it("wait_for_email through `serve --store redis://…` returns a mail sent over SMTP to a separate inbox process, and tools say STORE_UNAVAILABLE while Redis is frozen", async () => {
     const state = await tempDir();
     dirs.push(state);
     const transport = new StdioClientTransport({
@@ -240,6 +240,21 @@ describe("the local inbox's log on Redis Streams, served by two inbox processes"
       expect(result.isError, textOf(result)).toBeFalsy();
       expect((result.structuredContent as { found: boolean }).found).toBe(true);
       expect(textOf(result)).toContain("731904");
+      // Redis frozen: the tool says which store, and that it comes back by itself.
+      redis.signal("SIGSTOP");
+      try {
+        const down = (await client.callTool(
+          { name: "pull_events", arguments: { identity: "mcp@x.test", timeoutMs: 0 } },
+          undefined,
+          { timeout: 60_000 },
+        )) as CallToolResult;
+        expect(down.isError).toBe(true);
+        expect(textOf(down)).toMatch(
+          /^\[STORE_UNAVAILABLE\] .*redis:\/\/127\.0\.0\.1:\d+\/0.*check MAIL_EVENTS_STORE/,
+        );
+      } finally {
+        redis.signal("SIGCONT");
+      }
     } finally {
       await client.close();
     }
