@@ -128,3 +128,34 @@ describe("retention and clearing of the Redis log", () => {
     );
   }, 60_000);
 });
+
+describe("a store that lost the log", () => {
+  it("starts a new log under a new epoch in every process, and takes mail again without a restart", async () => {
+    const { redis, a, b } = await twoInboxes();
+    for (let i = 0; i < 3; i++) await send(i % 2 === 0 ? a : b, "lost@x.test", `old${i}`);
+    const before = (await a.get("/v1/health")).json.epoch;
+    await redis.client().flushall();
+    let reply = "";
+    await until(
+      async () => {
+        reply = await send(a, "lost@x.test", "new0").catch((error: Error) => error.message);
+        return reply.startsWith("250");
+      },
+      20_000,
+      "mail to be accepted by a new log",
+    );
+    for (const inbox of [a, b]) {
+      await until(
+        async () => (await subjectsOf(inbox, "lost@x.test").catch(() => [])).join() === "new0",
+        10_000,
+        "only the new mail",
+      );
+      const epoch = (await inbox.get("/v1/health")).json.epoch;
+      expect(epoch).not.toBe(before);
+    }
+    expect((await a.get("/v1/health")).json.epoch).toBe((await b.get("/v1/health")).json.epoch);
+    expect(a.log.lines.some((l) => /no longer holds the log of epoch .*: that mail is lost/.test(l))).toBe(
+      true,
+    );
+  }, 60_000);
+});

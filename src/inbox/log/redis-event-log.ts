@@ -41,12 +41,15 @@ export interface RedisEventLogOptions {
  * the store (raw message, entry, and the stream trimmed to the oldest live entry).
  */
 export class RedisEventLog implements InboxLog {
-  readonly index: LogIndex;
+  #index: LogIndex;
   readonly #keys: LogKeys;
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #commands: RedisConnection;
-  readonly #tailConnection: RedisConnection;
+  #tailConnection: RedisConnection;
+  readonly #newTailConnection: () => RedisConnection;
+  readonly #newIndex: () => LogIndex;
+  #reopening: Promise<void> | undefined;
   /** Set once the log is open and followed. */
   #tailer: StreamTailer | undefined;
   #opening: Promise<void> | undefined;
@@ -58,7 +61,7 @@ export class RedisEventLog implements InboxLog {
   #closed = false;
   #down: MailEventsError | undefined;
   readonly #waiters = new Waiters();
-  readonly #recent = new RecentLines();
+  #recent = new RecentLines();
   readonly #waits = new StreamWaits();
   readonly #inflight = new Set<Promise<unknown>>();
 
@@ -66,18 +69,26 @@ export class RedisEventLog implements InboxLog {
     this.#keys = logKeys(options.prefix ?? "mail-events:");
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
-    this.index = new LogIndex({
-      perIdentity: options.retention?.perIdentity ?? 10_000,
-      total: options.retention?.total ?? 100_000,
-    });
+    this.#newIndex = () =>
+      new LogIndex({
+        perIdentity: options.retention?.perIdentity ?? 10_000,
+        total: options.retention?.total ?? 100_000,
+      });
+    this.#index = this.#newIndex();
     this.#commands = new RedisConnection(options.spec, options.log, options.connection);
     // Its own warnings would repeat the command connection's; the log says when reads fail.
     const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
-    this.#tailConnection = new RedisConnection(options.spec, quiet, {
-      ...options.connection,
-      commandTimeoutMs: BLOCK_MS + (options.connection?.commandTimeoutMs ?? 2_000),
-    });
-    this.#trim = new RedisLogTrim(this.#commands, this.#keys, this.index, options.log);
+    this.#newTailConnection = () =>
+      new RedisConnection(options.spec, quiet, {
+        ...options.connection,
+        commandTimeoutMs: BLOCK_MS + (options.connection?.commandTimeoutMs ?? 2_000),
+      });
+    this.#tailConnection = this.#newTailConnection();
+    this.#trim = new RedisLogTrim(this.#commands, this.#keys, () => this.#index, options.log);
+  }
+
+  get index(): LogIndex {
+    return this.#index;
   }
 
   /**
@@ -162,7 +173,7 @@ export class RedisEventLog implements InboxLog {
 
   async rawMessage(id: string): Promise<Buffer | undefined> {
     const seq = this.seqOf(id);
-    const raw = seq === undefined ? undefined : this.index.find(seq)?.raw;
+    const raw = seq === undefined ? undefined : this.#index.find(seq)?.raw;
     if (raw === undefined) return undefined;
     const bytes = await this.#commands.run("the local inbox could not read a stored message", (client) =>
       client.getBuffer(this.#keys.message(raw)),
@@ -184,6 +195,7 @@ export class RedisEventLog implements InboxLog {
     const record = await appendMail(this.#commands, this.#keys, at, input, message).catch(
       (error: unknown) => {
         if (isMailEventsError(error) && error.code === "STORE_UNAVAILABLE") this.#down ??= error;
+        if (lostEpoch(error)) void this.#startOver();
         throw error;
       },
     );
@@ -196,9 +208,14 @@ export class RedisEventLog implements InboxLog {
     const notOpen = this.#notOpen();
     if (notOpen) throw notOpen;
     const k = this.#keys;
-    const id = (await this.#commands.run("the local inbox could not clear mail", (client) =>
-      client.eval(CLEAR, 3, k.meta, k.seq, k.stream, this.#epoch, identity),
-    )) as string;
+    const id = (await this.#commands
+      .run("the local inbox could not clear mail", (client) =>
+        client.eval(CLEAR, 3, k.meta, k.seq, k.stream, this.#epoch, identity),
+      )
+      .catch((error: unknown) => {
+        if (lostEpoch(error)) void this.#startOver();
+        throw error;
+      })) as string;
     return this.#waits.cleared(id, identity);
   }
 
@@ -207,6 +224,7 @@ export class RedisEventLog implements InboxLog {
     this.#closed = true;
     await Promise.allSettled([...this.#inflight]);
     this.#waiters.wakeAll();
+    await this.#reopening;
     await this.#opening;
     if (this.#tailer === undefined) await this.#tailConnection.close();
     else await this.#tailer.stop();
@@ -216,7 +234,7 @@ export class RedisEventLog implements InboxLog {
 
   async #load(): Promise<void> {
     // Drops while reading too: what an inbox missed deleting (Redis was down) goes now.
-    this.index.onDrop = (entry) => this.#trim.drop(entry);
+    this.#index.onDrop = (entry) => this.#trim.drop(entry);
     const { upTo, after } = await loadStream(this.#commands, this.#keys, this.#now(), (entries, epoch) => {
       this.#epoch = epoch;
       this.#apply(entries, false);
@@ -231,6 +249,35 @@ export class RedisEventLog implements InboxLog {
     });
     this.#tailer = tailer;
     tailer.start();
+  }
+
+  /**
+   * The store no longer holds this log (Redis restarted without its data, or the keys were
+   * deleted): starts a new log under a new epoch, as the file log does when its file is
+   * lost, so cursors of the old one start over. Seqs go on above the old ones.
+   */
+  #startOver(): Promise<void> {
+    this.#reopening ??= (async () => {
+      this.#log.warn(
+        `local inbox: the store ${this.#commands.spec.shown} no longer holds the log of epoch ${this.#epoch} (Redis lost its data, or its keys were deleted): that mail is lost; starting a new log — give Redis persistence (appendonly yes)`,
+      );
+      const old = this.#tailer;
+      this.#tailer = undefined;
+      await old?.stop();
+      if (this.#closed) return;
+      this.#tailConnection = this.#newTailConnection();
+      this.#index = this.#newIndex();
+      this.#recent = new RecentLines();
+      this.#applied = [0, 0];
+      this.#waiters.wakeAll();
+      await this.#load().catch((error: MailEventsError) => {
+        this.#state(error);
+        this.#opening = this.#retryOpen();
+      });
+    })().finally(() => {
+      this.#reopening = undefined;
+    });
+    return this.#reopening;
   }
 
   #state(error: MailEventsError | undefined): void {
@@ -254,12 +301,15 @@ export class RedisEventLog implements InboxLog {
       if (seq < lastSeq || (seq === lastSeq && n <= lastN)) continue;
       this.#applied = [seq, n];
       if (fields[0] === "c" && typeof fields[1] === "string") {
-        const count = this.index.clear(fields[1]);
+        const count = this.#index.clear(fields[1]);
         if (live) this.#waits.applied(id, count);
       } else if (fields[0] === "r" && typeof fields[1] === "string") {
         const record = parseRecord(fields[1]);
-        if (record !== undefined && record.seq === seq && record.id === `evt_${this.#epoch}_${seq}`) {
-          this.index.add(entryOf(record, 0, fields[1].length));
+        if (record !== undefined && record.seq === seq && record.id !== `evt_${this.#epoch}_${seq}`) {
+          // Another inbox found the store's log gone and started a new one: follow it there.
+          if (live) void this.#startOver();
+        } else if (record !== undefined && record.seq === seq) {
+          this.#index.add(entryOf(record, 0, fields[1].length));
           if (live) this.#recent.add(seq, Buffer.from(fields[1]));
           for (const identity of record.ids) woken.add(identity);
         }
@@ -271,3 +321,7 @@ export class RedisEventLog implements InboxLog {
     this.#waits.reached(this.#lastSeq);
   }
 }
+
+/** The store answered that the log's epoch is not there (see APPEND). */
+const lostEpoch = (error: unknown): boolean =>
+  ((error as Error)?.cause as Error | undefined)?.message?.startsWith("EPOCH") === true;

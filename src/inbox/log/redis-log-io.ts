@@ -34,7 +34,7 @@ export async function appendMail(
       if (!error.message.startsWith("EPOCH")) throw error;
       throw new MailEventsError(
         "STORE_UNAVAILABLE",
-        `the local inbox could not store the message: the store ${commands.spec.shown} no longer holds this inbox's log (${error.message.slice(6)}: Redis lost its data, or its keys were deleted); restart the inbox processes to start a new log, and give Redis persistence (appendonly yes)`,
+        `the local inbox could not store the message: the store ${commands.spec.shown} no longer holds this inbox's log (${error.message.slice(6)}: Redis lost its data, or its keys were deleted); the inbox starts a new log by itself, so send again; give Redis persistence (appendonly yes)`,
         { cause: error },
       );
     }),

@@ -15,14 +15,15 @@ const MIN_DEAD_BYTES = 1024 * 1024;
 export class RedisLogTrim {
   readonly #connection: RedisConnection;
   readonly #keys: LogKeys;
-  readonly #index: LogIndex;
+  /** The index now (a log that starts over under a new epoch gets a new one). */
+  readonly #index: () => LogIndex;
   readonly #log: Logger;
   #pending: LogEntry[] = [];
   #scheduled = false;
   #running: Promise<void> = Promise.resolve();
   #warned = false;
 
-  constructor(connection: RedisConnection, keys: LogKeys, index: LogIndex, log: Logger) {
+  constructor(connection: RedisConnection, keys: LogKeys, index: () => LogIndex, log: Logger) {
     this.#connection = connection;
     this.#keys = keys;
     this.#index = index;
@@ -42,10 +43,10 @@ export class RedisLogTrim {
     const drops = this.#pending;
     this.#pending = [];
     if (drops.length === 0) return;
-    const { deadBytes, liveBytes } = this.#index;
+    const index = this.#index();
     // Nothing reads dead entries; the file log drops them at compaction, this log here.
-    if (deadBytes >= Math.max(MIN_DEAD_BYTES, liveBytes)) this.#index.compacted(this.#index.live());
-    const oldest = this.#index.oldestLive();
+    if (index.deadBytes >= Math.max(MIN_DEAD_BYTES, index.liveBytes)) index.compacted(index.live());
+    const oldest = index.oldestLive();
     const { stream } = this.#keys;
     this.#running = this.#running.then(() =>
       this.#connection
