@@ -8,13 +8,13 @@ import {
 } from "../../store/redis-connection.js";
 import type { Received } from "../smtp/spool.js";
 import type { AppendInput, InboxLog } from "./inbox-log.js";
-import { entryOf } from "./log-entry.js";
 import { type LogRecord, seqOfEventId } from "./log-format.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
-import { linesOf, RecentLines } from "./recent-lines.js";
-import { appendMail, loadStream, parseRecord, readLines, seqOfEntryId } from "./redis-log-io.js";
+import { linesOf } from "./recent-lines.js";
+import { appendMail, loadStream, readLines } from "./redis-log-io.js";
 import { CLEAR, type LogKeys, logKeys } from "./redis-log-scripts.js";
 import { RedisLogTrim } from "./redis-log-trim.js";
+import { StreamView } from "./redis-log-view.js";
 import { StreamWaits } from "./redis-log-waits.js";
 import { BLOCK_MS, type StreamEntry, StreamTailer } from "./redis-tailer.js";
 import { Waiters } from "./waiters.js";
@@ -41,7 +41,7 @@ export interface RedisEventLogOptions {
  * the store (raw message, entry, and the stream trimmed to the oldest live entry).
  */
 export class RedisEventLog implements InboxLog {
-  #index: LogIndex;
+  #view: StreamView;
   readonly #keys: LogKeys;
   readonly #log: Logger;
   readonly #now: () => number;
@@ -53,15 +53,10 @@ export class RedisEventLog implements InboxLog {
   /** Set once the log is open and followed. */
   #tailer: StreamTailer | undefined;
   #opening: Promise<void> | undefined;
-  /** The newest entry applied to the index, as [seq, n] of its id: nothing is applied twice. */
-  #applied: [number, number] = [0, 0];
   readonly #trim: RedisLogTrim;
-  #epoch = "";
-  #lastSeq = 0;
   #closed = false;
   #down: MailEventsError | undefined;
   readonly #waiters = new Waiters();
-  #recent = new RecentLines();
   readonly #waits = new StreamWaits();
   readonly #inflight = new Set<Promise<unknown>>();
 
@@ -74,7 +69,7 @@ export class RedisEventLog implements InboxLog {
         perIdentity: options.retention?.perIdentity ?? 10_000,
         total: options.retention?.total ?? 100_000,
       });
-    this.#index = this.#newIndex();
+    this.#view = new StreamView(this.#newIndex());
     this.#commands = new RedisConnection(options.spec, options.log, options.connection);
     // Its own warnings would repeat the command connection's; the log says when reads fail.
     const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
@@ -84,11 +79,11 @@ export class RedisEventLog implements InboxLog {
         commandTimeoutMs: BLOCK_MS + (options.connection?.commandTimeoutMs ?? 2_000),
       });
     this.#tailConnection = this.#newTailConnection();
-    this.#trim = new RedisLogTrim(this.#commands, this.#keys, () => this.#index, options.log);
+    this.#trim = new RedisLogTrim(this.#commands, this.#keys, () => this.#view.index, options.log);
   }
 
   get index(): LogIndex {
-    return this.#index;
+    return this.#view.index;
   }
 
   /**
@@ -134,11 +129,11 @@ export class RedisEventLog implements InboxLog {
   }
 
   get epoch(): string {
-    return this.#epoch;
+    return this.#view.epoch;
   }
 
   get lastSeq(): number {
-    return this.#lastSeq;
+    return this.#view.lastSeq;
   }
 
   get waiting(): number {
@@ -150,7 +145,7 @@ export class RedisEventLog implements InboxLog {
   }
 
   seqOf(id: string): number | undefined {
-    return seqOfEventId(this.#epoch, id);
+    return seqOfEventId(this.#view.epoch, id);
   }
 
   checkAvailable(): void {
@@ -162,7 +157,7 @@ export class RedisEventLog implements InboxLog {
   }
 
   async read(entries: readonly LogEntry[]): Promise<LogRecord[]> {
-    const lines = await linesOf(entries, this.#recent, (missing) =>
+    const lines = await linesOf(entries, this.#view.recent, (missing) =>
       readLines(this.#commands, this.#keys, missing),
     );
     const out: LogRecord[] = [];
@@ -173,7 +168,7 @@ export class RedisEventLog implements InboxLog {
 
   async rawMessage(id: string): Promise<Buffer | undefined> {
     const seq = this.seqOf(id);
-    const raw = seq === undefined ? undefined : this.#index.find(seq)?.raw;
+    const raw = seq === undefined ? undefined : this.#view.index.find(seq)?.raw;
     if (raw === undefined) return undefined;
     const bytes = await this.#commands.run("the local inbox could not read a stored message", (client) =>
       client.getBuffer(this.#keys.message(raw)),
@@ -191,7 +186,7 @@ export class RedisEventLog implements InboxLog {
   }
 
   async #store(input: AppendInput, message: Received): Promise<LogRecord> {
-    const at = { epoch: this.#epoch, now: this.#now(), floor: this.#lastSeq };
+    const at = { epoch: this.#view.epoch, now: this.#now(), floor: this.#view.lastSeq };
     const record = await appendMail(this.#commands, this.#keys, at, input, message).catch(
       (error: unknown) => {
         if (isMailEventsError(error) && error.code === "STORE_UNAVAILABLE") this.#down ??= error;
@@ -199,7 +194,7 @@ export class RedisEventLog implements InboxLog {
         throw error;
       },
     );
-    await this.#waits.visible(record.seq, this.#lastSeq);
+    await this.#waits.visible(record.seq, this.#view.lastSeq);
     return record;
   }
 
@@ -210,7 +205,7 @@ export class RedisEventLog implements InboxLog {
     const k = this.#keys;
     const id = (await this.#commands
       .run("the local inbox could not clear mail", (client) =>
-        client.eval(CLEAR, 3, k.meta, k.seq, k.stream, this.#epoch, identity),
+        client.eval(CLEAR, 3, k.meta, k.seq, k.stream, this.#view.epoch, identity),
       )
       .catch((error: unknown) => {
         if (lostEpoch(error)) void this.#startOver();
@@ -234,12 +229,12 @@ export class RedisEventLog implements InboxLog {
 
   async #load(): Promise<void> {
     // Drops while reading too: what an inbox missed deleting (Redis was down) goes now.
-    this.#index.onDrop = (entry) => this.#trim.drop(entry);
+    this.#view.index.onDrop = (entry) => this.#trim.drop(entry);
     const { upTo, after } = await loadStream(this.#commands, this.#keys, this.#now(), (entries, epoch) => {
-      this.#epoch = epoch;
+      this.#view.epoch = epoch;
       this.#apply(entries, false);
     });
-    this.#lastSeq = Math.max(this.#lastSeq, upTo);
+    this.#view.lastSeq = Math.max(this.#view.lastSeq, upTo);
     const tailer = new StreamTailer({
       connection: this.#tailConnection,
       stream: this.#keys.stream,
@@ -259,16 +254,14 @@ export class RedisEventLog implements InboxLog {
   #startOver(): Promise<void> {
     this.#reopening ??= (async () => {
       this.#log.warn(
-        `local inbox: the store ${this.#commands.spec.shown} no longer holds the log of epoch ${this.#epoch} (Redis lost its data, or its keys were deleted): that mail is lost; starting a new log — give Redis persistence (appendonly yes)`,
+        `local inbox: the store ${this.#commands.spec.shown} no longer holds the log of epoch ${this.#view.epoch} (Redis lost its data, or its keys were deleted): that mail is lost; starting a new log — give Redis persistence (appendonly yes)`,
       );
       const old = this.#tailer;
       this.#tailer = undefined;
       await old?.stop();
       if (this.#closed) return;
       this.#tailConnection = this.#newTailConnection();
-      this.#index = this.#newIndex();
-      this.#recent = new RecentLines();
-      this.#applied = [0, 0];
+      this.#view = new StreamView(this.#newIndex(), this.#view.lastSeq);
       this.#waiters.wakeAll();
       await this.#load().catch((error: MailEventsError) => {
         this.#state(error);
@@ -290,35 +283,15 @@ export class RedisEventLog implements InboxLog {
     this.#down = error;
   }
 
-  /** Feeds stream entries to the index in order: mails are added, clears applied. */
+  /** Feeds stream entries to the view; live ones wake readers and writers. */
   #apply(entries: StreamEntry[], live: boolean): void {
-    const woken = new Set<string>();
-    for (const [id, fields] of entries) {
-      const seq = seqOfEntryId(id);
-      const n = Number(id.slice(id.indexOf("-") + 1));
-      const [lastSeq, lastN] = this.#applied;
-      // A load that failed halfway is read again from the start.
-      if (seq < lastSeq || (seq === lastSeq && n <= lastN)) continue;
-      this.#applied = [seq, n];
-      if (fields[0] === "c" && typeof fields[1] === "string") {
-        const count = this.#index.clear(fields[1]);
-        if (live) this.#waits.applied(id, count);
-      } else if (fields[0] === "r" && typeof fields[1] === "string") {
-        const record = parseRecord(fields[1]);
-        if (record !== undefined && record.seq === seq && record.id !== `evt_${this.#epoch}_${seq}`) {
-          // Another inbox found the store's log gone and started a new one: follow it there.
-          if (live) void this.#startOver();
-        } else if (record !== undefined && record.seq === seq) {
-          this.#index.add(entryOf(record, 0, fields[1].length));
-          if (live) this.#recent.add(seq, Buffer.from(fields[1]));
-          for (const identity of record.ids) woken.add(identity);
-        }
-      }
-      this.#lastSeq = Math.max(this.#lastSeq, seq);
-    }
+    const { woken, cleared, foreign } = this.#view.apply(entries, live);
+    // Another inbox found the store's log gone and started a new one: follow it there.
+    if (foreign && live) void this.#startOver();
     if (!live) return;
+    for (const [id, count] of cleared) this.#waits.applied(id, count);
     this.#waiters.wake(woken);
-    this.#waits.reached(this.#lastSeq);
+    this.#waits.reached(this.#view.lastSeq);
   }
 }
 
