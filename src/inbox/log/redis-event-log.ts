@@ -11,12 +11,12 @@ import type { AppendInput, InboxLog } from "./inbox-log.js";
 import { type LogRecord, seqOfEventId } from "./log-format.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
 import { linesOf } from "./recent-lines.js";
-import { appendMail, loadStream, readLines } from "./redis-log-io.js";
+import { appendMail, loadStream, lostEpoch, readLines, readRaw } from "./redis-log-io.js";
 import { CLEAR, type LogKeys, logKeys } from "./redis-log-scripts.js";
 import { RedisLogTrim } from "./redis-log-trim.js";
 import { StreamView } from "./redis-log-view.js";
 import { StreamWaits } from "./redis-log-waits.js";
-import { BLOCK_MS, type StreamEntry, StreamTailer } from "./redis-tailer.js";
+import { type StreamEntry, StreamTailer, tailConnection } from "./redis-tailer.js";
 import { Waiters } from "./waiters.js";
 
 /** How often an inbox whose store did not answer at start tries to open its log again. */
@@ -71,13 +71,7 @@ export class RedisEventLog implements InboxLog {
       });
     this.#view = new StreamView(this.#newIndex());
     this.#commands = new RedisConnection(options.spec, options.log, options.connection);
-    // Its own warnings would repeat the command connection's; the log says when reads fail.
-    const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
-    this.#newTailConnection = () =>
-      new RedisConnection(options.spec, quiet, {
-        ...options.connection,
-        commandTimeoutMs: BLOCK_MS + (options.connection?.commandTimeoutMs ?? 2_000),
-      });
+    this.#newTailConnection = () => tailConnection(options.spec, options.connection);
     this.#tailConnection = this.#newTailConnection();
     this.#trim = new RedisLogTrim(this.#commands, this.#keys, () => this.#view.index, options.log);
   }
@@ -170,10 +164,7 @@ export class RedisEventLog implements InboxLog {
     const seq = this.seqOf(id);
     const raw = seq === undefined ? undefined : this.#view.index.find(seq)?.raw;
     if (raw === undefined) return undefined;
-    const bytes = await this.#commands.run("the local inbox could not read a stored message", (client) =>
-      client.getBuffer(this.#keys.message(raw)),
-    );
-    return bytes ?? undefined;
+    return readRaw(this.#commands, this.#keys, raw);
   }
 
   storeMail(input: AppendInput, message: Received): Promise<LogRecord> {
@@ -294,7 +285,3 @@ export class RedisEventLog implements InboxLog {
     this.#waits.reached(this.#view.lastSeq);
   }
 }
-
-/** The store answered that the log's epoch is not there (see APPEND). */
-const lostEpoch = (error: unknown): boolean =>
-  ((error as Error)?.cause as Error | undefined)?.message?.startsWith("EPOCH") === true;

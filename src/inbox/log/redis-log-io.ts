@@ -100,3 +100,19 @@ export function parseRecord(text: string): LogRecord | undefined {
     return undefined;
   }
 }
+
+/** The bytes of stored raw message `file`, or undefined when it is gone. */
+export async function readRaw(
+  commands: RedisConnection,
+  keys: LogKeys,
+  file: string,
+): Promise<Buffer | undefined> {
+  const bytes = await commands.run("the local inbox could not read a stored message", (client) =>
+    client.getBuffer(keys.message(file)),
+  );
+  return bytes ?? undefined;
+}
+
+/** The store answered that the log's epoch is not there (see APPEND, CLEAR). */
+export const lostEpoch = (error: unknown): boolean =>
+  ((error as Error)?.cause as Error | undefined)?.message?.startsWith("EPOCH") === true;

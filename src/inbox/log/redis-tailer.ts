@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { MailEventsError } from "../../errors.js";
-import type { RedisConnection } from "../../store/redis-connection.js";
+import type { Logger } from "../../log.js";
+import {
+  RedisConnection,
+  type RedisConnectionOptions,
+  type RedisSpec,
+} from "../../store/redis-connection.js";
 
 /** One stream entry as XREAD and XRANGE answer it: its id and its fields, flat. */
 export type StreamEntry = [id: string, fields: string[]];
@@ -9,6 +14,18 @@ export type StreamEntry = [id: string, fields: string[]];
 export const BLOCK_MS = 1_000;
 const BATCH = 500;
 const RETRY_MS = 100;
+
+/**
+ * A connection for a tailer: its command timeout outlasts a blocking read, and it is quiet
+ * (its warnings would repeat the command connection's; the log says when reads fail).
+ */
+export function tailConnection(spec: RedisSpec, options: RedisConnectionOptions = {}): RedisConnection {
+  const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+  return new RedisConnection(spec, quiet, {
+    ...options,
+    commandTimeoutMs: BLOCK_MS + (options.commandTimeoutMs ?? 2_000),
+  });
+}
 
 export interface TailerOptions {
   /** A connection of its own: a blocking read would hold up every command behind it. */
