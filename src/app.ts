@@ -26,6 +26,7 @@ export const inboxOptions = (config: Config, log: Logger): InboxOptions => ({
   // MAIL_EVENTS_TOKEN guarded the inbox before MAIL_EVENTS_INBOX_TOKEN existed; it still does.
   token: config.inboxToken ?? (config.source === "local" ? config.token : undefined),
   host: config.listen,
+  store: config.store,
   log,
 });
 

@@ -6,8 +6,8 @@ import nodemailer from "nodemailer";
 import { ROOT, SERVER_ENTRY } from "../lib/mcp-child.mjs";
 import { median, withTimeout } from "../lib/stats.mjs";
 
-/** Starts `mail-events-mcp inbox` on free ports; resolves with its addresses from stdout. */
-async function startInbox(stateDir) {
+/** Starts `mail-events-mcp inbox` on free ports (`env` adds settings); resolves with its addresses from stdout. */
+export async function startInbox(stateDir, env = {}) {
   const child = spawn(process.execPath, [SERVER_ENTRY, "inbox"], {
     cwd: ROOT,
     env: {
@@ -15,6 +15,7 @@ async function startInbox(stateDir) {
       MAIL_EVENTS_STATE_DIR: stateDir,
       MAIL_EVENTS_SMTP_PORT: "0",
       MAIL_EVENTS_HTTP_PORT: "0",
+      ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -58,14 +59,15 @@ async function countEvents(http, identity) {
  * SMTP → durable log throughput: a pooled nodemailer transport pushes `messages` small
  * emails; the clock stops when the last one is accepted (250). Then the inbox is killed
  * with SIGKILL, restarted on the same state directory, and every accepted message must be
- * in its log: acceptance was durable.
+ * in its log: acceptance was durable. `env` picks the store (`MAIL_EVENTS_STORE`): with Redis
+ * the restarted inbox reads the log back from Redis.
  */
-export async function measureIngest({ stateDir, messages = 1000, reps = 3, connections = 8 }) {
+export async function measureIngest({ stateDir, messages = 1000, reps = 3, connections = 8, env = {} }) {
   const rates = [];
   const survived = [];
   for (let rep = 0; rep < reps; rep++) {
     const dir = join(stateDir, `ingest-${rep}`);
-    const inbox = await startInbox(dir);
+    const inbox = await startInbox(dir, env);
     const identity = `ingest${rep}@bench.test`;
     const transport = nodemailer.createTransport({
       host: "127.0.0.1",
@@ -98,7 +100,7 @@ export async function measureIngest({ stateDir, messages = 1000, reps = 3, conne
       inbox.child.kill("SIGKILL");
       await once(inbox.child, "exit").catch(() => {});
     }
-    const again = await startInbox(dir);
+    const again = await startInbox(dir, env);
     try {
       survived.push((await countEvents(again.http, identity)) / accepted);
     } finally {

@@ -39,7 +39,7 @@ async function pong(port) {
   }
 }
 
-async function startRedis() {
+export async function startRedis() {
   let binary;
   try {
     binary = execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim();

@@ -1,4 +1,5 @@
 import type { Logger } from "../log.js";
+import type { StoreSpec } from "../store/store-url.js";
 import type { Retention } from "./log/log-index.js";
 import type { SmtpLimits } from "./smtp/smtp-limits.js";
 
@@ -21,6 +22,11 @@ export interface InboxOptions {
   smtpLimits?: Partial<SmtpLimits>;
   /** Events kept: newest per identity (default 10,000) and in all (default 100,000). */
   retention?: Partial<Retention>;
+  /**
+   * Where the log lives: the state directory (`file`, the default) or, with `redis://…`,
+   * Redis Streams, one log for every inbox on that store (SPEC §9).
+   */
+  store?: StoreSpec | undefined;
   /** Dead bytes in the log before it is compacted (default 16 MiB). */
   compactMinBytes?: number;
   /** Mails-dialect SSE connection window (default 25 s) and keepalive interval (default 2 s). */

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { createServer, Socket } from "node:net";
+import { Redis } from "ioredis";
 import { tempDir } from "./harness.js";
 
 /** The path of redis-server, or a failure telling how to install it (never a silent skip). */
@@ -49,19 +50,35 @@ async function answers(port: number): Promise<boolean> {
 export class RedisServer {
   readonly dir: string;
   readonly port: number;
+  readonly #appendfsync: "everysec" | "always";
   #child: ChildProcess | undefined;
   #log = "";
+  readonly #clients: Redis[] = [];
 
-  private constructor(dir: string, port: number) {
+  private constructor(dir: string, port: number, appendfsync: "everysec" | "always") {
     this.dir = dir;
     this.port = port;
+    this.#appendfsync = appendfsync;
   }
 
-  static async start(): Promise<RedisServer> {
+  /** `appendfsync: "always"` when a test kills Redis and expects every acknowledged write back. */
+  static async start(options: { appendfsync?: "everysec" | "always" } = {}): Promise<RedisServer> {
     redisServerBinary();
-    const server = new RedisServer(await tempDir("redis-"), await freePort());
+    const server = new RedisServer(
+      await tempDir("redis-"),
+      await freePort(),
+      options.appendfsync ?? "everysec",
+    );
     await server.start();
     return server;
+  }
+
+  /** A plain ioredis client on this server, for looking at what a test stored (closed with the server). */
+  client(): Redis {
+    const client = new Redis({ host: "127.0.0.1", port: this.port, maxRetriesPerRequest: 1 });
+    client.on("error", () => {});
+    this.#clients.push(client);
+    return client;
   }
 
   get url(): string {
@@ -87,7 +104,7 @@ export class RedisServer {
         "--appendonly",
         "yes",
         "--appendfsync",
-        "everysec",
+        this.#appendfsync,
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -124,6 +141,7 @@ export class RedisServer {
   }
 
   async close(): Promise<void> {
+    for (const client of this.#clients.splice(0)) client.disconnect();
     this.signal("SIGCONT");
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });

@@ -1,11 +1,11 @@
 import type { ServerResponse } from "node:http";
-import type { EventLog } from "../log/event-log.js";
+import type { InboxLog } from "../log/inbox-log.js";
 import { eventId, type LogRecord } from "../log/log-format.js";
 import type { LogEntry } from "../log/log-index.js";
 import { clientGone, waitForAppend } from "./http-util.js";
 
 export interface SseStreamOptions {
-  log: EventLog;
+  log: InboxLog;
   identity: string;
   /** Stream events with seq greater than this. */
   after: number;

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { InboxRequestError } from "../../errors.js";
+import { InboxRequestError, isMailEventsError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import { HEALTH_SERVICE } from "../lifecycle/health.js";
-import type { EventLog } from "../log/event-log.js";
+import type { InboxLog } from "../log/inbox-log.js";
 import { connectionCap, openFileLimit } from "./fd-limit.js";
 import { hostAllowed, originHost } from "./host-check.js";
 import { identityParam, sendJson } from "./http-util.js";
@@ -20,7 +20,7 @@ export interface InboxHttpOptions {
   log: Logger;
   version: string;
   /** Resolves once the log is open; requests wait for it (health included). */
-  ready: Promise<{ eventLog: EventLog; smtpPort: number }>;
+  ready: Promise<{ eventLog: InboxLog; smtpPort: number }>;
   mailsWindowMs: number;
   mailsKeepaliveMs: number;
   moltedKeepaliveMs: number;
@@ -112,6 +112,7 @@ async function route(
     // A 5xx is retried by clients; by then another process may have taken the inbox over.
     throw new InboxRequestError(503, "the local inbox is shutting down; try again in a moment");
   }
+  eventLog.checkAvailable();
   if (servePage(req, res, url, options.token)) return;
   if (!authorized(req, options.token)) {
     res.setHeader("www-authenticate", 'Bearer realm="mail-events-mcp-inbox"');
@@ -175,10 +176,16 @@ export async function startInboxHttp(options: InboxHttpOptions): Promise<InboxHt
   const allowed = hostAllowed(options.host);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     route(req, res, options, allowed).catch((error: unknown) => {
-      const status = error instanceof InboxRequestError ? error.status : 500;
+      // A shared store that does not answer is a 503 a client retries, saying which store.
+      const store = isMailEventsError(error) && error.code === "STORE_UNAVAILABLE";
+      const status = error instanceof InboxRequestError ? error.status : store ? 503 : 500;
       if (status === 500) options.log.error(`local inbox HTTP: ${(error as Error)?.stack ?? String(error)}`);
       const message =
-        error instanceof InboxRequestError ? error.message : "internal error in the local inbox; see its log";
+        error instanceof InboxRequestError
+          ? error.message
+          : store
+            ? `[STORE_UNAVAILABLE] ${(error as Error).message}`
+            : "internal error in the local inbox; see its log";
       if (!res.headersSent) sendJson(res, status, { error: message });
       else if (!res.writableEnded) res.end();
     });

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { InboxRequestError } from "../../errors.js";
-import type { EventLog } from "../log/event-log.js";
+import type { InboxLog } from "../log/inbox-log.js";
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -45,7 +45,7 @@ export function identityParam(raw: string | null, name: string): string {
  * aborts or the log closes. Driven by the log's own wake-ups: no polling.
  */
 export function waitForAppend(
-  log: EventLog,
+  log: InboxLog,
   identity: string,
   ms: number,
   signal: AbortSignal,

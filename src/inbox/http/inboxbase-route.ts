@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { typeMatcher } from "../../mail/event.js";
-import type { EventLog } from "../log/event-log.js";
+import type { InboxLog } from "../log/inbox-log.js";
 import type { LogRecord } from "../log/log-format.js";
 import { clientGone, intParam, sendJson, waitForAppend } from "./http-util.js";
 
@@ -30,7 +30,7 @@ export function inboxbaseEvent(record: LogRecord): Record<string, unknown> {
  * so a reader with a `types` filter still moves forward.
  */
 export async function serveInboxbase(
-  log: EventLog,
+  log: InboxLog,
   identity: string,
   query: URLSearchParams,
   res: ServerResponse,

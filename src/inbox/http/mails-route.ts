@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InboxRequestError } from "../../errors.js";
 import { typeMatcher } from "../../mail/event.js";
-import type { EventLog } from "../log/event-log.js";
+import type { InboxLog } from "../log/inbox-log.js";
 import type { LogRecord } from "../log/log-format.js";
 import type { LogEntry } from "../log/log-index.js";
 import { streamEvents } from "./event-stream.js";
@@ -48,7 +48,7 @@ function frame(identity: string) {
  * on. An id this log does not know (another epoch, made up, compacted away) replays from the
  * start of the current log: a gap would lose mail silently, a replay only repeats it.
  */
-function startAfter(log: EventLog, identity: string, req: IncomingMessage, query: URLSearchParams): number {
+function startAfter(log: InboxLog, identity: string, req: IncomingMessage, query: URLSearchParams): number {
   const header = req.headers["last-event-id"];
   const lastId = typeof header === "string" ? header.trim() : "";
   if (lastId !== "") return Math.min(log.seqOf(lastId) ?? 0, log.lastSeq);
@@ -73,7 +73,7 @@ function startAfter(log: EventLog, identity: string, req: IncomingMessage, query
  * after a bounded window that the client reopens. No `mailbox` means all mail.
  */
 export async function serveMails(
-  log: EventLog,
+  log: InboxLog,
   req: IncomingMessage,
   res: ServerResponse,
   query: URLSearchParams,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { InboxRequestError } from "../../errors.js";
 import { readFullMessage } from "../../mail/full-message.js";
-import type { EventLog } from "../log/event-log.js";
+import type { InboxLog } from "../log/inbox-log.js";
 import type { LogRecord } from "../log/log-format.js";
 import { identityParam, intParam, sendJson } from "./http-util.js";
 
@@ -18,19 +18,21 @@ const decode = (raw: string, what: string): string => {
   }
 };
 
-async function recordOf(log: EventLog, id: string): Promise<LogRecord> {
+async function recordOf(log: InboxLog, id: string): Promise<LogRecord> {
   const seq = log.seqOf(id);
   const entry = seq === undefined ? undefined : log.index.find(seq);
-  if (entry === undefined) {
+  // A shared log's entry may be gone from the store before this process's index hears of it.
+  const record = entry === undefined ? undefined : (await log.read([entry]))[0];
+  if (record === undefined) {
     throw new InboxRequestError(
       404,
       `no email ${JSON.stringify(id.slice(0, 80))} in this inbox (cleared, dropped by retention, or of an earlier log); ids come from wait_for_email or pull_events`,
     );
   }
-  return ((await log.read([entry])) as LogRecord[])[0] as LogRecord;
+  return record;
 }
 
-async function rawOf(log: EventLog, id: string): Promise<Buffer> {
+async function rawOf(log: InboxLog, id: string): Promise<Buffer> {
   const raw = await log.rawMessage(id);
   if (raw === undefined)
     throw new InboxRequestError(404, `the original bytes of email ${id} are no longer stored`);
@@ -42,7 +44,7 @@ const strs = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
 
 /** The `get_email` shape of one stored mail, plus its HTML for the web page's sandboxed frame. */
-export async function messageView(log: EventLog, id: string, base: string) {
+export async function messageView(log: InboxLog, id: string, base: string) {
   const record = await recordOf(log, id);
   const d = record.data;
   const subject = str(d.subject);
@@ -81,7 +83,7 @@ function disposition(filename: string | null, index: number): string {
 }
 
 /** The newest mails of `identity`, newest first, as short rows (the web page's list). */
-async function listMessages(log: EventLog, identity: string, limit: number) {
+async function listMessages(log: InboxLog, identity: string, limit: number) {
   const list = log.index.list(identity);
   const entries = [];
   for (let i = (list?.length ?? 0) - 1; i >= 0 && entries.length < limit; i--) entries.push(list?.at(i));
@@ -103,7 +105,7 @@ async function listMessages(log: EventLog, identity: string, limit: number) {
  * newest mails of an identity, and clearing. Returns false when the path is none of these.
  */
 export async function serveMessages(
-  log: EventLog,
+  log: InboxLog,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { typeMatcher } from "../../mail/event.js";
-import type { EventLog } from "../log/event-log.js";
+import type { InboxLog } from "../log/inbox-log.js";
 import type { LogRecord } from "../log/log-format.js";
 import type { LogEntry } from "../log/log-index.js";
 import { streamEvents } from "./event-stream.js";
@@ -46,7 +46,7 @@ function frame(tenantId: string) {
  * Where to start: after `since` (an event id of this log); an id this log does not know
  * (compacted away, or from another log) replays the newest 1,000; no `since` means live only.
  */
-function startAfter(log: EventLog, identity: string, since: string | null): number {
+function startAfter(log: InboxLog, identity: string, since: string | null): number {
   if (since === null || since.trim() === "") return log.lastSeq;
   const seq = log.seqOf(since.trim());
   if (seq !== undefined) return seq;
@@ -62,7 +62,7 @@ function startAfter(log: EventLog, identity: string, since: string | null): numb
  * client far behind gets every event, a page at a time.
  */
 export async function serveMolted(
-  log: EventLog,
+  log: InboxLog,
   res: ServerResponse,
   query: URLSearchParams,
   options: MoltedRouteOptions,

@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { PortInUseError, SmtpReplyError } from "../../errors.js";
+import { isMailEventsError, PortInUseError, SmtpReplyError } from "../../errors.js";
 import { ensurePrivateDir } from "../../state-dir.js";
 import { VERSION } from "../../version.js";
 import { type InboxHttp, startInboxHttp } from "../http/http-server.js";
-import { EventLog } from "../log/event-log.js";
+import { type InboxLog, StoreStageError } from "../log/inbox-log.js";
 import { isDiskFull } from "../log/log-format.js";
-import { newMessageName } from "../log/message-store.js";
+import { openInboxLog } from "../log/open-inbox-log.js";
 import { ByteBudget, ByteGate } from "../smtp/byte-budget.js";
 import { identitiesOf } from "../smtp/identity-patterns.js";
 import { type Envelope, parseMessage } from "../smtp/parse-message.js";
@@ -36,6 +36,17 @@ function storageFailure(error: unknown, what: string): Error {
   );
 }
 
+/** The SMTP reply for a mail the log did not store: nothing is acknowledged that is not stored. */
+function storeReply(error: unknown): Error {
+  if (error instanceof SmtpReplyError) return error;
+  if (error instanceof StoreStageError) return storageFailure(error.cause, error.stage);
+  // A shared store that did not answer: temporary, and the message names the store.
+  if (isMailEventsError(error) && error.code === "STORE_UNAVAILABLE") {
+    return new SmtpReplyError(451, error.message, error);
+  }
+  return storageFailure(error, "writing the log");
+}
+
 /** Says so when the program on our HTTP port is itself a running inbox. */
 async function explainHttpConflict(error: PortInUseError, host: string): Promise<never> {
   const probe = await probeHealth(host, error.port, 2_000);
@@ -62,43 +73,30 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
   await ensurePrivateDir(dir);
   const parses = new ByteGate(PARSE_BYTES);
   /**
-   * Parses, stores the raw message apart (synced, directory entry too), then appends the
-   * bounded event that points at it: a `250` covers both, a failure answers 4xx/5xx.
+   * Parses, then has the log store the raw message and the bounded event that points at it:
+   * a `250` covers both, a failure answers 4xx/5xx.
    */
-  const store = async (eventLog: EventLog, message: Received, envelope: Envelope): Promise<string> => {
+  const store = async (eventLog: InboxLog, message: Received, envelope: Envelope): Promise<string> => {
     const data = await parses
       .run(message.size, async () => parseMessage(await message.bytes(), envelope))
       .catch((error: Error) => {
         throw new SmtpReplyError(554, `the message could not be parsed: ${error.message}`, error);
       });
-    const file = newMessageName();
-    try {
-      if (message.path === undefined) await eventLog.messages.write(file, await message.bytes());
-      else await eventLog.messages.adopt(message.path, file);
-      await eventLog.messages.syncEntries();
-    } catch (error) {
-      await eventLog.messages.remove(file);
-      throw storageFailure(error, "writing the raw message");
-    }
     // One event per distinct recipient, its patterns (`*@domain`, the un-tagged address) and `*`.
     const ids = identitiesOf(envelope.rcptTo);
-    const raw = { file, size: message.size, sha256: message.sha256 };
     try {
-      const record = await eventLog.append({
-        type: "email.received",
-        ids,
-        from: data.fromAddress,
-        data: { ...data, raw },
-      });
+      const record = await eventLog.storeMail(
+        { type: "email.received", ids, from: data.fromAddress, data: { ...data } },
+        message,
+      );
       return `OK: stored as ${record.id}`;
     } catch (error) {
-      await eventLog.messages.remove(file);
-      throw error instanceof SmtpReplyError ? error : storageFailure(error, "writing the log");
+      throw storeReply(error);
     }
   };
-  let opened!: (value: { eventLog: EventLog; smtpPort: number }) => void;
+  let opened!: (value: { eventLog: InboxLog; smtpPort: number }) => void;
   let failed!: (error: Error) => void;
-  const ready = new Promise<{ eventLog: EventLog; smtpPort: number }>((resolve, reject) => {
+  const ready = new Promise<{ eventLog: InboxLog; smtpPort: number }>((resolve, reject) => {
     opened = resolve;
     failed = reject;
   });
@@ -106,7 +104,7 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
   let http: InboxHttp | undefined;
   let smtp: SmtpSink | undefined;
   let lock: StateLock | undefined;
-  let eventLog: EventLog | undefined;
+  let eventLog: InboxLog | undefined;
   try {
     http = await startInboxHttp({
       host,
@@ -119,7 +117,7 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       mailsKeepaliveMs: options.mailsKeepaliveMs ?? 2_000,
       moltedKeepaliveMs: options.moltedKeepaliveMs ?? 15_000,
     }).catch((error: unknown) => portError("http", options.httpPort, error));
-    const log = (): EventLog => eventLog as EventLog; // set below, before any mail can arrive
+    const log = (): InboxLog => eventLog as InboxLog; // set below, before any mail can arrive
     smtp = await startSmtpSink({
       host,
       port: options.smtpPort,
@@ -140,11 +138,12 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       },
     }).catch((error: unknown) => portError("smtp", options.smtpPort, error));
     lock = await acquireStateLock(dir, { smtpPort: smtp.port, httpPort: http.port });
-    eventLog = await EventLog.open({
+    eventLog = await openInboxLog({
       dir,
       log: options.log,
-      ...(options.retention === undefined ? {} : { retention: options.retention }),
-      ...(options.compactMinBytes === undefined ? {} : { compactMinBytes: options.compactMinBytes }),
+      store: options.store,
+      retention: options.retention,
+      compactMinBytes: options.compactMinBytes,
     });
     opened({ eventLog, smtpPort: smtp.port });
   } catch (error) {

@@ -1,15 +1,16 @@
-import { readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "../../log.js";
-import { ensurePrivateDir } from "../../state-dir.js";
-import { sweepSpool } from "../smtp/spool.js";
-import { COMPACT_PREFIX, writeCompacted } from "./log-compaction.js";
+import type { Received } from "../smtp/spool.js";
+import { storeInFiles } from "./file-mail.js";
+import type { AppendInput, InboxLog } from "./inbox-log.js";
+import { rewriteLog } from "./log-compaction.js";
+import { entryOf } from "./log-entry.js";
 import { LogFile } from "./log-file.js";
 import { eventId, type LogHeader, type LogRecord, newHeader, seqOfEventId } from "./log-format.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
-import { exists, openLog } from "./log-open.js";
-import { MessageStore, type RawRef } from "./message-store.js";
-import { RecentLines } from "./recent-lines.js";
+import { openLog, prepareLogDir } from "./log-open.js";
+import { MessageStore } from "./message-store.js";
+import { linesOf, RecentLines } from "./recent-lines.js";
 import { Waiters } from "./waiters.js";
 
 export interface EventLogOptions {
@@ -22,12 +23,7 @@ export interface EventLogOptions {
   now?: () => number;
 }
 
-export interface AppendInput {
-  type: string;
-  ids: string[];
-  from: string;
-  data: Record<string, unknown>;
-}
+export type { AppendInput } from "./inbox-log.js";
 
 interface Pending {
   record: LogRecord;
@@ -38,19 +34,13 @@ interface Pending {
 
 const FILE = "events.jsonl";
 
-/** The raw message reference a record's data carries, if any. */
-const rawOf = (data: Record<string, unknown>): RawRef | undefined => {
-  const raw = data.raw as Partial<RawRef> | undefined;
-  return typeof raw?.file === "string" ? (raw as RawRef) : undefined;
-};
-
 /**
  * The inbox's durable, append-only log: one JSON line per mail. An append resolves only once
  * its line is fsynced; appends that arrive while a sync runs share the next one (group
  * commit), which is what lets a sink that acknowledges durably still take hundreds of mails
  * a second. Retention is applied in memory at once and on disk by an atomic rewrite.
  */
-export class EventLog {
+export class EventLog implements InboxLog {
   readonly #dir: string;
   readonly #path: string;
   readonly #log: Logger;
@@ -116,6 +106,14 @@ export class EventLog {
     return raw === undefined ? undefined : this.messages.read(raw);
   }
 
+  /** Stores the raw message under `messages/`, then appends its event (see `storeInFiles`). */
+  storeMail(input: AppendInput, message: Received): Promise<LogRecord> {
+    return storeInFiles(this, input, message);
+  }
+
+  /** A file log is there as long as its process is. */
+  checkAvailable(): void {}
+
   /** Appends one record; resolves once it is on disk and visible to readers. */
   append(input: AppendInput): Promise<LogRecord> {
     if (this.#closed) return Promise.reject(new Error("the local inbox is shutting down"));
@@ -165,29 +163,11 @@ export class EventLog {
 
   /** Reads the records behind `entries`, in the order given. */
   async read(entries: readonly LogEntry[]): Promise<LogRecord[]> {
-    return (await this.#lines(entries)).map((line) => JSON.parse(line.toString("utf8")) as LogRecord);
-  }
-
-  /** The raw lines (newline included) behind `entries`, in the order given. */
-  async #lines(entries: readonly LogEntry[]): Promise<Buffer[]> {
-    const out = new Array<Buffer>(entries.length);
-    const missing: number[] = [];
-    entries.forEach((entry, i) => {
-      const cached = this.#recent.get(entry.seq);
-      if (cached) out[i] = cached;
-      else missing.push(i);
-    });
-    if (missing.length === 0) return out;
-    // Offsets are copied now, before any await: a compaction may move them.
-    const spans = missing.map((i) => ({
-      off: (entries[i] as LogEntry).off,
-      len: (entries[i] as LogEntry).len,
-    }));
-    const lines = await this.#file.read(spans);
-    missing.forEach((i, k) => {
-      out[i] = lines[k] as Buffer;
-    });
-    return out;
+    // Offsets are copied in the same tick (`linesOf` calls back at once): a compaction may move them.
+    const lines = await linesOf(entries, this.#recent, (missing) =>
+      this.#file.read(missing.map(({ off, len }) => ({ off, len }))),
+    );
+    return lines.map((line) => JSON.parse((line as Buffer).toString("utf8")) as LogRecord);
   }
 
   /** Calls `wake` after the next append that `identity` can see (or on close); returns unsubscribe. */
@@ -214,13 +194,7 @@ export class EventLog {
   }
 
   async #load(): Promise<void> {
-    await ensurePrivateDir(this.#dir);
-    const lived = await exists(this.messages.dir);
-    await this.messages.open();
-    await sweepSpool(this.spoolDir);
-    for (const name of await readdir(this.#dir)) {
-      if (name.startsWith(`${FILE}${COMPACT_PREFIX}`)) await unlink(join(this.#dir, name)).catch(() => {});
-    }
+    const lived = await prepareLogDir(this.#dir, FILE, this.messages, this.spoolDir);
     const opened = await openLog(
       this.#path,
       this.#dir,
@@ -289,30 +263,9 @@ export class EventLog {
    * epoch, which must succeed: the log cannot go on half in one epoch and half in another.
    */
   async #compact(epoch?: LogHeader): Promise<void> {
-    const live = this.index.live();
     const header = epoch ?? this.#header;
-    const reissue =
-      epoch === undefined
-        ? undefined
-        : (line: Buffer) => {
-            const record = JSON.parse(line.toString("utf8")) as LogRecord;
-            record.id = eventId(epoch.epoch, record.seq);
-            return Buffer.from(`${JSON.stringify(record)}\n`);
-          };
     try {
-      const { offsets, lengths, size } = await writeCompacted(
-        this.#path,
-        header,
-        live,
-        (spans) => this.#file.read(spans),
-        reissue,
-      );
-      await this.#file.swap(this.#path, size, () => {
-        live.forEach((entry, i) => {
-          entry.off = offsets[i] as number;
-          entry.len = lengths[i] as number;
-        });
-        this.index.compacted(live);
+      await rewriteLog(this.#path, this.#file, this.index, header, epoch !== undefined, () => {
         this.#header = header;
       });
     } catch (error) {
@@ -323,15 +276,3 @@ export class EventLog {
     }
   }
 }
-
-const entryOf = (record: LogRecord, off: number, len: number): LogEntry => ({
-  seq: record.seq,
-  ts: record.ts,
-  type: record.type,
-  from: record.from,
-  ids: record.ids,
-  off,
-  len,
-  refs: 0,
-  ...(rawOf(record.data) === undefined ? {} : { raw: (rawOf(record.data) as RawRef).file }),
-});

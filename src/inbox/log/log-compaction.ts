@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { PRIVATE_FILE_MODE } from "../../state-dir.js";
-import type { Span } from "./log-file.js";
-import { type LogHeader, syncDir, writeFully } from "./log-format.js";
+import type { LogFile, Span } from "./log-file.js";
+import { eventId, type LogHeader, type LogRecord, syncDir, writeFully } from "./log-format.js";
+import type { LogIndex } from "./log-index.js";
 
 export const COMPACT_PREFIX = ".compact-";
 
@@ -66,4 +67,42 @@ export async function writeCompacted(
     await unlink(temp).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Rewrites the log at `path` with only the entries `index` still keeps and switches `file`
+ * to the new copy; `swapped` runs in the same tick as the switch. With `reissue` (a repair
+ * at open under a new epoch), every record gets an event id of `header`'s epoch.
+ */
+export async function rewriteLog(
+  path: string,
+  file: LogFile,
+  index: LogIndex,
+  header: LogHeader,
+  reissue: boolean,
+  swapped: () => void,
+): Promise<void> {
+  const live = index.live();
+  const transform = reissue
+    ? (line: Buffer) => {
+        const record = JSON.parse(line.toString("utf8")) as LogRecord;
+        record.id = eventId(header.epoch, record.seq);
+        return Buffer.from(`${JSON.stringify(record)}\n`);
+      }
+    : undefined;
+  const { offsets, lengths, size } = await writeCompacted(
+    path,
+    header,
+    live,
+    (spans) => file.read(spans),
+    transform,
+  );
+  await file.swap(path, size, () => {
+    live.forEach((entry, i) => {
+      entry.off = offsets[i] as number;
+      entry.len = lengths[i] as number;
+    });
+    index.compacted(live);
+    swapped();
+  });
 }

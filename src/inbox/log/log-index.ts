@@ -185,6 +185,15 @@ export class LogIndex {
     return out;
   }
 
+  /** The seq of the oldest live entry, if any: everything before it is gone. */
+  oldestLive(): number | undefined {
+    for (let i = 0; i < this.#all.length; i++) {
+      const entry = this.#all.at(i) as LogEntry;
+      if (entry.refs > 0) return entry.seq;
+    }
+    return undefined;
+  }
+
   /** After a compaction: the dead entries are gone from the file, so forget them too. */
   compacted(live: LogEntry[]): void {
     this.#all = new EntryList();

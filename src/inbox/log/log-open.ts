@@ -1,8 +1,11 @@
-import { copyFile, type FileHandle, open, stat } from "node:fs/promises";
+import { copyFile, type FileHandle, open, readdir, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import type { Logger } from "../../log.js";
-import { makePrivate, PRIVATE_FILE_MODE } from "../../state-dir.js";
-import { createLogFile } from "./log-compaction.js";
+import { ensurePrivateDir, makePrivate, PRIVATE_FILE_MODE } from "../../state-dir.js";
+import { sweepSpool } from "../smtp/spool.js";
+import { COMPACT_PREFIX, createLogFile } from "./log-compaction.js";
 import { type LogHeader, type LogRecord, newHeader, scanLog, syncDir, writeFully } from "./log-format.js";
+import type { MessageStore } from "./message-store.js";
 
 export interface OpenedLog {
   handle: FileHandle;
@@ -140,3 +143,24 @@ export const exists = (path: string): Promise<boolean> =>
     () => true,
     () => false,
   );
+
+/**
+ * Readies the log's directory before the log is read: the message store opened, spool files
+ * and compaction copies a crash left behind removed. Returns whether this directory has
+ * held a log before (its `messages/` existed).
+ */
+export async function prepareLogDir(
+  dir: string,
+  file: string,
+  messages: MessageStore,
+  spoolDir: string,
+): Promise<boolean> {
+  await ensurePrivateDir(dir);
+  const lived = await exists(messages.dir);
+  await messages.open();
+  await sweepSpool(spoolDir);
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(`${file}${COMPACT_PREFIX}`)) await unlink(join(dir, name)).catch(() => {});
+  }
+  return lived;
+}

@@ -31,3 +31,28 @@ export class RecentLines {
     }
   }
 }
+
+/**
+ * The lines behind `entries`, in the order given: from `recent` where it has them, the rest
+ * from `fetch` (called at once, in this tick, with the entries it lacks; a line it cannot
+ * find comes back undefined).
+ */
+export async function linesOf<E extends { seq: number }>(
+  entries: readonly E[],
+  recent: RecentLines,
+  fetch: (missing: E[]) => Promise<(Buffer | undefined)[]>,
+): Promise<(Buffer | undefined)[]> {
+  const out = new Array<Buffer | undefined>(entries.length);
+  const missing: number[] = [];
+  entries.forEach((entry, i) => {
+    const cached = recent.get(entry.seq);
+    if (cached) out[i] = cached;
+    else missing.push(i);
+  });
+  if (missing.length === 0) return out;
+  const lines = await fetch(missing.map((i) => entries[i] as E));
+  missing.forEach((i, k) => {
+    out[i] = lines[k];
+  });
+  return out;
+}
