@@ -4,13 +4,15 @@ import {
   fchmodSync,
   fsyncSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { MailEventsError } from "../errors.js";
-import { acquireLock, describeHolder } from "../lock/pid-lock.js";
+import { acquireLock, type LockHolder } from "../lock/pid-lock.js";
 import { PRIVATE_FILE_MODE } from "../state-dir.js";
 
 /*
@@ -27,6 +29,11 @@ import { PRIVATE_FILE_MODE } from "../state-dir.js";
  * process on another host (a shared network folder) counts as abandoned.
  */
 const LOCK_WAIT_MS = 15_000;
+
+const describeHolder = (holder: LockHolder | undefined): string =>
+  holder === undefined
+    ? "another process"
+    : `process ${holder.pid} on host ${holder.host}${holder.acquiredAt ? ` (since ${holder.acquiredAt})` : ""}`;
 
 /** Runs `fn` holding the cross-process lock file `lockPath` (see `lock/pid-lock.ts`). */
 export async function withLock<T>(lockPath: string, fn: () => T, waitMs = LOCK_WAIT_MS): Promise<T> {
@@ -55,6 +62,23 @@ export function readIfExists(file: string): string | undefined {
   }
 }
 
+const swept = new Set<string>();
+
+/**
+ * Removes temp files a killed writer left beside `file`, once per file and process. Safe only
+ * under the lock: a temp file exists only while its writer holds it, so any other is dead.
+ */
+function sweepTemps(file: string): void {
+  if (swept.has(file)) return;
+  swept.add(file);
+  const prefix = `${basename(file)}.`;
+  try {
+    for (const name of readdirSync(dirname(file))) {
+      if (name.startsWith(prefix) && name.endsWith(".tmp")) unlinkSync(join(dirname(file), name));
+    }
+  } catch {}
+}
+
 /** Temp names unique to this process (random) and call (counter), beside the file. */
 const tempTag = randomBytes(4).toString("hex");
 let tempCount = 0;
@@ -67,6 +91,7 @@ let tempCount = 0;
  * but never loses one.)
  */
 export function replaceDurably(file: string, text: string): void {
+  sweepTemps(file);
   const temp = `${file}.${tempTag}-${++tempCount}.tmp`;
   // 0600 whatever the umask: cursors name the identities an agent reads.
   const fd = openSync(temp, "wx", PRIVATE_FILE_MODE);

@@ -229,7 +229,6 @@ export interface WaitOptions extends LockOptions {
   waitMs: number;
   /** The error to throw on giving up, naming the holder. */
   busy: (holder: LockHolder | undefined, path: string) => Error;
-  signal?: AbortSignal;
 }
 
 /** Takes the lock, retrying with a growing pause while a live process holds it. */
@@ -241,13 +240,6 @@ export async function acquireLock(file: string, options: WaitOptions): Promise<H
     if (tried.lock !== undefined) return tried.lock;
     if (now() > giveUp) throw options.busy(tried.holder, resolve(file));
     // Jitter, so processes that collided do not collide again in step.
-    const pause = Math.min(50, 1 + attempt * 2) * (0.5 + Math.random());
-    await sleep(pause, undefined, options.signal === undefined ? undefined : { signal: options.signal });
+    await sleep(Math.min(50, 1 + attempt * 2) * (0.5 + Math.random()));
   }
 }
-
-/** "process 123 on host h (since …)", for messages. */
-export const describeHolder = (holder: LockHolder | undefined): string =>
-  holder === undefined
-    ? "another process"
-    : `process ${holder.pid} on host ${holder.host}${holder.acquiredAt ? ` (since ${holder.acquiredAt})` : ""}`;
