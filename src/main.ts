@@ -5,9 +5,9 @@ import process, { stdout } from "node:process";
 import { inboxOptions, openApp } from "./app.js";
 import { VERBS, verbUsage } from "./cli/verbs.js";
 import { type Invocation, loadConfig, redact } from "./config.js";
-import { loadDurableFileLibraries } from "./cursors/durable-file.js";
 import { isMailEventsError, MailEventsError } from "./errors.js";
 import { lineLimit, requestIdIn } from "./line-limit.js";
+import { processProbe, setDefaultProcessProbe } from "./lock/process-probe.js";
 import { lineLogger } from "./log.js";
 import { preloadHtml } from "./mail/html.js";
 import { createServer, VERSION } from "./server.js";
@@ -176,16 +176,12 @@ async function serve(invocation: Invocation): Promise<void> {
     log.error("the MCP connection on stdio closed; exiting");
     stop(true);
   };
-  // What tool calls need but the handshake does not (undici, html-to-text, the cursor file's
-  // lock and atomic writer) loads just after the client says it is initialized: `tools/list`
-  // is answered first, and the first call does not pay ~80 ms for the load. (Loading on the
+  // What tool calls need but the handshake does not (undici, html-to-text) loads just after
+  // the client says it is initialized: `tools/list` is answered first, and the first call does not pay ~80 ms for the load. (Loading on the
   // first call instead would keep a never-used server ~14 MiB smaller, but every used one
   // ends up the same size.)
   server.server.oninitialized = () => {
-    setTimeout(
-      () => void Promise.allSettled([preloadHttp(), preloadHtml(), loadDurableFileLibraries()]),
-      50,
-    ).unref();
+    setTimeout(() => void Promise.allSettled([preloadHttp(), preloadHtml()]), 50).unref();
   };
 }
 
@@ -239,6 +235,9 @@ async function tool(invocation: Invocation): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Lock files name their holder by pid; this process's own, and kill(pid, 0) where /proc
+  // cannot say whether a holder still runs.
+  setDefaultProcessProbe(processProbe(process));
   let invocation: Invocation;
   try {
     invocation = loadConfig(process.env, process.argv.slice(2));

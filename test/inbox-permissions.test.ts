@@ -50,7 +50,7 @@ describe("the state directory is private whatever the umask", () => {
         to: ["me@example.com"],
         raw: `Subject: big\r\n\r\n${"x".repeat(76).concat("\r\n").repeat(20_000)}`,
       });
-      // The CLI commits a cursor: cursors.json, written through write-file-atomic.
+      // The CLI commits a cursor: cursors.json, replaced through a temp file and a rename.
       const cliState = join(stateDir, "cli");
       const pulled = await new Promise<string>((resolve, reject) =>
         execFile(

@@ -88,7 +88,7 @@ export class FileCursorStore extends BufferedCursorStore {
   protected async write(batch: Map<string, Pending>): Promise<void> {
     try {
       // Read, merge and replace under the lock, so no other process's newer cursor is lost.
-      await withLock(this.file, `${this.file}.lock`, () => {
+      await withLock(`${this.file}.lock`, () => {
         const onDisk = this.#parseDisk(readIfExists(this.file));
         for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
         for (const entry of Object.values(onDisk)) this.merged(entry);
@@ -96,6 +96,7 @@ export class FileCursorStore extends BufferedCursorStore {
         replaceDurably(this.file, `${JSON.stringify(body, null, 1)}\n`);
       });
     } catch (error) {
+      if (error instanceof MailEventsError) throw error; // the lock's own message names its file
       if (isStateDirFailure(error)) throw stateDirError(dirname(this.file), error);
       throw new MailEventsError(
         "CURSOR_STORE",
@@ -107,7 +108,7 @@ export class FileCursorStore extends BufferedCursorStore {
 
   async updateGroup<T>(key: string, change: (record: GroupRecord | undefined) => GroupChange<T>): Promise<T> {
     try {
-      return await withLock(this.groupsFile, `${this.groupsFile}.lock`, () => {
+      return await withLock(`${this.groupsFile}.lock`, () => {
         const groups = this.#readGroups();
         const { write, result } = change(groups[key]);
         if (write !== undefined) {
@@ -117,6 +118,7 @@ export class FileCursorStore extends BufferedCursorStore {
         return result;
       });
     } catch (error) {
+      if (error instanceof MailEventsError) throw error; // the lock's own message names its file
       if (isStateDirFailure(error)) throw stateDirError(dirname(this.file), error);
       throw new MailEventsError(
         "CURSOR_STORE",

@@ -1,0 +1,33 @@
+// Child process for the lock tests, set up as main.ts sets up the real server.
+// argv: "hold" lockPath markerFile  — takes the lock, says "held", and on "release" writes
+//        markerFile, then releases and exits;
+//       "count" lockPath counterFile n — n times, under the lock: read the counter, add 1, write.
+import { readFileSync, writeFileSync } from "node:fs";
+import { withLock } from "../../build/modules/cursors/durable-file.js";
+import { tryLock } from "../../build/modules/lock/pid-lock.js";
+import { processProbe, setDefaultProcessProbe } from "../../build/modules/lock/process-probe.js";
+
+setDefaultProcessProbe(processProbe(process));
+const [mode, lockPath, file, countArg] = process.argv.slice(2);
+if (mode === "hold") {
+  const tried = tryLock(lockPath);
+  if (tried.lock === undefined) process.exit(3);
+  process.on("message", (message) => {
+    if (message !== "release") return;
+    writeFileSync(file, "released");
+    tried.lock.release();
+    process.exit(0);
+  });
+  process.send?.("held");
+} else if (mode === "count") {
+  for (let i = 0; i < Number(countArg); i++) {
+    await withLock(lockPath, () => {
+      let n = 0;
+      try {
+        n = Number(readFileSync(file, "utf8"));
+      } catch {}
+      writeFileSync(file, String(n + 1));
+    });
+  }
+  process.exit(0);
+}
