@@ -2,11 +2,12 @@ import { abortedError, isMailEventsError, isRetryable, MailEventsError, unknownI
 import type { Logger } from "../log.js";
 import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
-import { type Page, type Position, type PullRequest, pullDeadline } from "./source.js";
+import type { Page, Position, PullRequest } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
 import { decodeFrame } from "./sse-frame.js";
 import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
+import { TakeClock } from "./take-clock.js";
 
 /** Told of every event a stream keeps, with the positions just before and just after it. */
 export type OnReceived = (event: NormalizedEvent, before: Position, after: Position) => void;
@@ -87,11 +88,7 @@ export class SseStream {
   async take(request: PullRequest): Promise<Page> {
     if (request.signal.aborted) throw abortedError();
     this.busy = true;
-    const t = this.#t;
-    const started = Date.now();
-    const zero = request.timeoutMs === 0;
-    const windowEnd = started + (zero ? t.zeroWindowMs : request.timeoutMs);
-    const deadline = pullDeadline(request, windowEnd);
+    const clock = new TakeClock(request, this.#t);
     // Cancelling the call must reach the socket: the stream is dropped with its connection.
     const onAbort = () => this.close();
     request.signal.addEventListener("abort", onAbort, { once: true });
@@ -104,29 +101,29 @@ export class SseStream {
         }
         const now = Date.now();
         const buffered = this.#buffer.length;
-        // Quiet is counted from this pull's start too: a reused stream's silence before the
-        // call says nothing of an event upstream took just before it, still on the wire.
-        const quietSince = Math.max(this.#openedAt, this.#lastEventAt, started);
+        const quietSince = clock.quietSince(this.#openedAt, this.#lastEventAt);
         const open = this.#conn?.openedAt !== undefined;
-        // Events soon after a connection opens are likely a replay still arriving in several
-        // reads: wait out the grace time so the page (and `hasMore`) covers all of it.
-        const settle = this.#lastEventAt - this.#openedAt < t.replayWindowMs ? t.graceMs : t.settleMs;
+        const settle = clock.settleMs(this.#openedAt, this.#lastEventAt);
         if (buffered >= request.limit) break;
         if (buffered > 0 && now - this.#lastEventAt >= settle) break;
-        if (zero && open && now - quietSince >= t.graceMs) break;
-        if (now >= windowEnd) {
+        if (clock.zero && open && now - quietSince >= clock.graceMs) break;
+        if (now >= clock.windowEnd) {
           if (open || buffered > 0 || this.#lastError === undefined) break;
           // Upstream is failing: keep retrying, like every other request, until the deadline.
-          if (now >= deadline) throw this.#lastError;
+          if (now >= clock.deadline) throw this.#lastError;
         }
-        let wakeAt = now >= windowEnd ? deadline : windowEnd;
+        let reconnectAt: number | undefined;
         if (this.#conn === undefined) {
-          if (this.#lastError !== undefined && this.#retryAt >= deadline) throw this.#lastError;
+          if (this.#lastError !== undefined && this.#retryAt >= clock.deadline) throw this.#lastError;
           if (now >= this.#retryAt) this.#connect();
-          else wakeAt = Math.min(wakeAt, this.#retryAt);
+          else reconnectAt = this.#retryAt;
         }
-        if (buffered > 0) wakeAt = Math.min(wakeAt, this.#lastEventAt + settle);
-        if (zero && open) wakeAt = Math.min(wakeAt, quietSince + t.graceMs);
+        const wakeAt = clock.wakeAt(
+          now,
+          reconnectAt,
+          buffered > 0 ? this.#lastEventAt + settle : undefined,
+          clock.zero && open ? quietSince + clock.graceMs : undefined,
+        );
         await this.#sleep(wakeAt - now);
       }
       const taken = this.#buffer.splice(0, request.limit);
