@@ -1,4 +1,4 @@
-import { abortedError, isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
+import { abortedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
@@ -7,6 +7,7 @@ import type { SseDialect, SseTuning } from "./sse-dialect.js";
 import { decodeFrame } from "./sse-frame.js";
 import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
+import { afterEnding } from "./sse-reconnect.js";
 import { TakeClock } from "./take-clock.js";
 
 /** Told of every event a stream keeps, with the positions just before and just after it. */
@@ -197,33 +198,24 @@ export class SseStream {
   #ended(conn: Connection, error: unknown): void {
     if (this.#conn === conn) this.#conn = undefined;
     if (conn.stopping || this.closed) return;
-    const now = Date.now();
-    // A connection that carried events or lived a while was healthy: reconnect at once
-    // (mails closes every ≤ 25 s by design). One that died young backs off, so a server
-    // that hangs up immediately is not hammered.
-    const healthy = conn.openedAt !== undefined && (conn.messages > 0 || now - conn.openedAt >= 1_000);
-    if (healthy) this.#failures = 0;
-    const policy = this.#http.retryPolicy;
-    if (error === undefined) {
-      this.#retryAt = now + (healthy ? (this.#serverRetryMs ?? 0) : policy.backoff(this.#failures++));
-    } else if (isRetryable(error) && (healthy || policy.delay(this.#failures, error) !== undefined)) {
-      // The same policy as every HTTP request: a floor, backoff, Retry-After, an attempt cap.
-      this.#lastError = error;
-      this.#retryAt = now + (healthy ? 0 : (policy.delay(this.#failures++, error) ?? 0));
-    } else if (isRetryable(error)) {
-      this.#fatal = error; // attempts used up, or upstream asked us to wait too long
-    } else if (isMailEventsError(error) && error.status === 404) {
-      this.#fatal = unknownIdentity(this.#dialect.kind, this.#identity, error);
-    } else {
-      this.#fatal = isMailEventsError(error)
-        ? error
-        : new MailEventsError(
-            "UPSTREAM_NETWORK",
-            `the ${this.#dialect.kind} stream failed: ${String(error)}`,
-            {
-              cause: error,
-            },
-          );
+    const next = afterEnding(
+      {
+        now: Date.now(),
+        openedAt: conn.openedAt,
+        messages: conn.messages,
+        error,
+        failures: this.#failures,
+        serverRetryMs: this.#serverRetryMs,
+        kind: this.#dialect.kind,
+        identity: this.#identity,
+      },
+      this.#http.retryPolicy,
+    );
+    this.#failures = next.failures;
+    if ("fatal" in next) this.#fatal = next.fatal;
+    else {
+      this.#retryAt = next.retryAt;
+      if ("lastError" in next) this.#lastError = next.lastError;
     }
     this.#wake?.();
   }
