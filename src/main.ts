@@ -2,59 +2,25 @@
 // The composition root: the only module that touches process (env, argv, stdio, signals).
 import { stat } from "node:fs/promises";
 import process, { stdout } from "node:process";
-import { inboxOptions, openApp } from "./app.js";
+import { type App, inboxOptions, openApp } from "./app.js";
+import { failureLine, inboxLines, serveReadyLine } from "./cli/status-lines.js";
+import { usage } from "./cli/usage.js";
 import { VERBS, verbUsage } from "./cli/verbs.js";
-import { type Invocation, loadConfig, redact } from "./config.js";
-import { isMailEventsError, MailEventsError } from "./errors.js";
-import { lineLimit, requestIdIn } from "./line-limit.js";
+import { type Invocation, loadConfig } from "./config.js";
+import { MailEventsError } from "./errors.js";
 import { processProbe, setDefaultProcessProbe } from "./lock/process-probe.js";
 import { lineLogger } from "./log.js";
 import { preloadHtml } from "./mail/html.js";
 import { createServer, VERSION } from "./server.js";
 import { preloadHttp } from "./sources/http-client.js";
 import { prepareStateDir } from "./state-dir.js";
-import { StdioReplyTransport } from "./transport/stdio-reply-transport.js";
-
-/** The longest JSON-RPC line read from stdin (the SDK's own buffer limit); longer is dropped. */
-const MAX_STDIN_LINE_BYTES = 10 * 1024 * 1024;
-
-const USAGE = `mail-events-mcp ${VERSION} — wait for email and read mailbox events, as MCP tools
-
-Usage:
-  mail-events-mcp [serve]                      MCP server on stdio (default); a "ready:" line on stderr
-  mail-events-mcp inbox                        run the local inbox alone (SMTP + HTTP on 127.0.0.1)
-  mail-events-mcp wait [identity]              wait for an email; JSON on stdout; exit 1 on timeout
-        [--from S] [--to S] [--subject S] [--contains S] [--after ID] [--timeout SECONDS] [--max-age SECONDS]
-  mail-events-mcp pull [identity]              one page of events
-        [--since CURSOR] [--types a,b] [--limit N] [--timeout MS] [--no-commit] [--group NAME]
-  mail-events-mcp cursor [identity]            the stored cursor [--types a,b]
-  mail-events-mcp set-cursor [identity] <cursor>   move the stored cursor [--types a,b]
-  mail-events-mcp get <id> [identity]          one email in full
-  mail-events-mcp <command> --help             one command's arguments and flags
-
-Exit codes: 0 ok, 1 wait found nothing in time, 2 error, 130/143 stopped by Ctrl-C/SIGTERM.
-
-Settings (flag or environment variable):
-  --source     MAIL_EVENTS_SOURCE      local | inboxbase | mails | molted   (default local)
-  --url        MAIL_EVENTS_URL         hosted API base URL (hosted sources)
-  --token      MAIL_EVENTS_TOKEN       bearer token
-  --identity   MAIL_EVENTS_IDENTITY    default identity
-  --state-dir  MAIL_EVENTS_STATE_DIR   cursors and the local inbox's log
-  --smtp-port  MAIL_EVENTS_SMTP_PORT   local inbox SMTP port (default 2525)
-  --http-port  MAIL_EVENTS_HTTP_PORT   local inbox HTTP port (default 2580)
-  --store      MAIL_EVENTS_STORE       file | redis://… cursor store (default file)
-  --listen     MAIL_EVENTS_LISTEN      address the local inbox binds (default 127.0.0.1)
-  --inbox-token MAIL_EVENTS_INBOX_TOKEN  token the inbox's HTTP and page require (needed off loopback)
-`;
+import { guardedStdioTransport } from "./transport/guarded-stdio.js";
 
 const log = lineLogger((line) => process.stderr.write(line));
 
 /** One line, never a stack trace (unless MAIL_EVENTS_DEBUG=1 asks for it), then exit 2. */
 function fail(error: unknown): never {
-  const message = isMailEventsError(error)
-    ? `[${error.code}] ${error.message}`
-    : `[INTERNAL] unexpected error: ${String((error as Error)?.message ?? error).split("\n")[0]}; this is a bug in mail-events-mcp — please report it (MAIL_EVENTS_DEBUG=1 shows where)`;
-  process.stderr.write(`mail-events-mcp: ${message}\n`);
+  process.stderr.write(failureLine(error));
   if (process.env.MAIL_EVENTS_DEBUG === "1" && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
   }
@@ -110,26 +76,16 @@ async function checkStateDir(dir: string, tolerateReadOnly: boolean, quietIfLoca
 }
 
 /**
- * One stderr line once the server can be used: where the local inbox listens (its page is at
- * the HTTP URL's `/`), or which hosted source it reads. The local inbox starts in the
- * background, so the line waits for it; when it fails, its own error line says so instead.
+ * The local inbox starts in the background, so the ready line waits for it; when it fails,
+ * its own error line says so instead.
  */
-function announceReady(config: Invocation["config"], app: Awaited<ReturnType<typeof openApp>>): void {
-  const identity = config.identity === undefined ? "no default identity" : `identity ${config.identity}`;
-  if (app.inbox === undefined) {
-    log.info(
-      `ready: MCP on stdio; source ${config.source} at ${redact(config.url ?? "", config)}; ${identity}`,
+function announceReady(config: Invocation["config"], app: App): void {
+  if (app.inbox === undefined) log.info(serveReadyLine(config));
+  else
+    app.inbox.then(
+      (running) => log.info(serveReadyLine(config, running)),
+      () => {},
     );
-    return;
-  }
-  app.inbox.then(
-    (running) =>
-      log.info(
-        `ready: MCP on stdio; local inbox SMTP smtp://127.0.0.1:${running.smtpPort}, HTTP ${running.httpUrl.replace(/\/*$/, "/")}` +
-          `${running.owned ? "" : " (shared with the inbox already running)"}; ${identity}; state ${config.stateDir}`,
-      ),
-    () => {},
-  );
 }
 
 async function serve(invocation: Invocation): Promise<void> {
@@ -142,31 +98,7 @@ async function serve(invocation: Invocation): Promise<void> {
     await cleanup();
     await app.close();
   }, true);
-  const transport = new StdioReplyTransport(
-    process.stdin.pipe(
-      lineLimit(MAX_STDIN_LINE_BYTES, (head) => {
-        const id = requestIdIn(head);
-        const limit = `${MAX_STDIN_LINE_BYTES / 1024 / 1024} MiB`;
-        log.warn(
-          `dropped a JSON-RPC message longer than ${limit} from stdin${id === undefined ? "" : ` (request id ${JSON.stringify(id)})`}; the server goes on`,
-        );
-        if (id !== undefined) {
-          void transport
-            .send({
-              jsonrpc: "2.0",
-              id,
-              error: {
-                code: -32600,
-                message: `request longer than ${limit}; this server reads up to ${limit} per message`,
-              },
-            })
-            .catch(() => {});
-        }
-      }),
-    ),
-    stdout,
-    { maxBufferSize: 4 * MAX_STDIN_LINE_BYTES },
-  );
+  const transport = guardedStdioTransport(process.stdin, stdout, log);
   await connect(transport);
   announceReady(invocation.config, app);
   // Should the transport ever close under us, a server that can no longer hear its client
@@ -191,13 +123,10 @@ async function inbox(invocation: Invocation): Promise<void> {
   // Commands other than `serve` load their code on demand, so the MCP server starts sooner.
   const { startInbox } = await import("./inbox/index.js");
   const running = await startInbox(inboxOptions(config, log));
-  log.info(
-    `local inbox: SMTP smtp://127.0.0.1:${running.smtpPort}  HTTP ${running.httpUrl}  state ${config.stateDir}`,
-  );
+  const lines = inboxLines(config, running);
+  log.info(lines.log);
   // The addresses are this command's output, so they go to stdout as well.
-  stdout.write(
-    `${JSON.stringify({ smtp: `smtp://127.0.0.1:${running.smtpPort}`, http: running.httpUrl })}\n`,
-  );
+  stdout.write(lines.stdout);
   onShutdown(() => running.close(), false);
 }
 
@@ -247,7 +176,7 @@ async function main(): Promise<void> {
   switch (invocation.command) {
     case "help": {
       const verb = VERBS[invocation.positionals[0] ?? ""];
-      stdout.write(verb ? verbUsage(verb, VERSION) : USAGE);
+      stdout.write(verb ? verbUsage(verb, VERSION) : usage(VERSION));
       return;
     }
     case "version":

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseMessage } from "../src/inbox/smtp/parse-message.js";
 import { findCodes } from "../src/mail/codes.js";
-import { digestEmail, eventForOutput } from "../src/mail/digest.js";
+import { digestEmail } from "../src/mail/digest.js";
 import type { NormalizedEvent } from "../src/mail/event.js";
 import { analyzeHtml } from "../src/mail/html.js";
 import { rankLinks, textLinks } from "../src/mail/links.js";
 import { compileFilter } from "../src/mail/match.js";
+import { eventForOutput } from "../src/mail/pulled-event.js";
 import { cleanText, oneLine } from "../src/mail/text.js";
 
 const SIZE = 100_000;

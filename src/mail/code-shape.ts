@@ -4,6 +4,20 @@
  * `1080P`, `64GB` or a shouted sentence.
  */
 
+// A run of up to six upper-case/digit groups joined by single spaces or hyphens, not glued
+// to a word, a currency sign, a '#' colour, a URL or a decimal. Every quantifier is bounded,
+// so a failed match costs a constant number of steps per start position: linear overall.
+// Latin, Greek and Cyrillic letters glue to a code; CJK does not ("验证码是482193").
+const GLUE = "A-Za-z0-9_\\u00c0-\\u024f\\u0370-\\u03ff\\u0400-\\u04ff";
+/** Runs that may hold codes; `codeShape` splits each into its code-shaped parts. */
+export const RUN = new RegExp(
+  `(?<![${GLUE}#$€£¥₩₹₽+@\\\\=&%©®§~*]|[0-9][.,:/]|[A-Za-z0-9][-/.]|:/)` +
+    "[A-Z0-9]{1,12}(?:(?:[ \\u00a0\\u2009\\u202f]|[-\\u2010\\u2011\\u2013])[A-Z0-9]{1,12}){0,5}" +
+    // A comma glues only as a thousands separator ("1,234") or a decimal before a currency.
+    `(?![${GLUE}@]|[.:/-][A-Za-z0-9]|,\\d{3}(?!\\d)|,\\d{1,2}\\s?(?:€|EUR|zł|TL|kr|₽)|\\s?[%€$£¥])`,
+  "g",
+);
+
 /** A candidate code inside a text. */
 export interface Shape {
   /** Normalized: separators removed. */
@@ -98,4 +112,11 @@ function validate(part: Group[]): Shape | undefined {
   }
   const year = code.length === 4 && /^(?:19|20)\d\d$/.test(code);
   return { code, shown, start, end, needsTight: year || code.length >= 9 };
+}
+
+/** Code-shaped candidates in a short text. */
+export function countCandidates(text: string): number {
+  let count = 0;
+  for (const run of text.matchAll(RUN)) count += codeShape(run[0], run.index).length;
+  return count;
 }

@@ -9,7 +9,7 @@
 export type WordKind = "keyword" | "qualifier" | "decoy" | "connector" | "month" | "unit" | "other";
 
 // Nouns that name a code (or a one-time password) on their own.
-const CODE_NOUNS = new Set([
+export const CODE_NOUNS: ReadonlySet<string> = new Set([
   "code",
   "codes",
   "código",
@@ -44,14 +44,14 @@ const CODE_NOUNS = new Set([
   "कोड",
 ]);
 // Case-sensitive short nouns: "PIN" and "TAN" are codes, "pin" and "tan" usually are not.
-const UPPER_NOUNS = new Set(["PIN", "TAN", "OTP", "2FA", "MFA"]);
+export const UPPER_NOUNS: ReadonlySet<string> = new Set(["PIN", "TAN", "OTP", "2FA", "MFA"]);
 // German, Dutch and Nordic glue qualifier and noun into one word; only these prefixes make a
 // verification code (a whitelist: "Gutscheincode", "Barcode", "Unicode" must not count).
 const COMPOUND_PREFIX =
   /^(?:verifi|confirm|secur|login|signin|access|auth|pass|bestätigung|sicherheit|verifizierung|anmelde|einmal|zugang|freischalt|aktivierung|bevestiging|inlog|beveiliging|toegang|engang|bekræft|bekräft|verifiering|säkerhet|sikkerhed|sikkerhet|vahvistus|turva|kirjautumis|kontroll|одноразов|провероч)/;
-const COMPOUND_SUFFIX = /(?:code|codes|kod|kode|koden|kodu|koodi|код)$/;
+export const COMPOUND_SUFFIX = /(?:code|codes|kod|kode|koden|kodu|koodi|код)$/;
 // A word that marks verification on its own ("Use 482193 to verify your email").
-const QUALIFIER_WORD =
+export const QUALIFIER_WORD =
   /^(?:verif|vérif|confirm|bestätig|verifizier|bevestig|подтвер|провер|weryfik|potwierd|doğrula|conferm|login|signin|authent|autent|authentif|einmalpass|anmeld|xác)/;
 /** Qualifiers anywhere in a short window around a noun make it a strong keyword. */
 export const QUALIFIER_NEAR =
@@ -134,7 +134,7 @@ const NEGATING = new Set([
   "posta",
 ]);
 /** "código de descuento", "code de réduction", "codice di sconto": skip the preposition. */
-export const PREPOSITIONS = new Set(["de", "di", "du", "do", "da", "des", "del", "of", "for", "de la"]);
+const PREPOSITIONS = new Set(["de", "di", "du", "do", "da", "des", "del", "of", "for", "de la"]);
 
 // Nouns that own the number after them: "Order 5521", "Invoice no. 88213", "call 415…".
 const DECOYS = new Set(
@@ -153,11 +153,11 @@ const DECOYS = new Set(
 );
 const CJK_DECOY =
   /致电|客服|热线|熱線|订单|訂單|单号|單號|快递|快遞|邮编|郵編|邮政编码|优惠|優惠|电话|電話|注文|お問い合わせ番号|郵便番号|電話番号|クーポン|割引|주문|우편번호|전화|고객센터|문의|쿠폰|할인|송장|운송장|金额|金額|价格|価格|合計|합계/;
-const CJK_KEYWORD =
+export const CJK_KEYWORD =
   /验证码|驗證碼|校验码|校驗碼|动态码|動態碼|确认码|確認碼|验证代码|驗證代碼|动态密码|動態密碼|安全码|安全碼|登录码|登入碼|認証コード|確認コード|認証番号|確認番号|承認コード|ワンタイムパスワード|セキュリティコード|ログインコード|認証キー|検証コード|인증\s?코드|인증\s?번호|확인\s?코드|보안\s?코드|일회용\s?비밀번호|로그인\s?코드|코드|コード|认证码/;
 /** All CJK keywords and decoys, for scanning a whole text once. */
-export const CJK_ANY = new RegExp(`${CJK_KEYWORD.source}|${CJK_DECOY.source}`, "g");
-export const isCjkDecoy = (s: string): boolean => CJK_DECOY.test(s) && !CJK_KEYWORD.test(s);
+const CJK_ANY = new RegExp(`${CJK_KEYWORD.source}|${CJK_DECOY.source}`, "g");
+const isCjkDecoy = (s: string): boolean => CJK_DECOY.test(s) && !CJK_KEYWORD.test(s);
 
 // Words between a keyword and its code that do not break the link between them.
 const CONNECTORS = new Set(

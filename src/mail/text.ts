@@ -40,8 +40,16 @@ export function neutralize(text: string): string {
     .replace(LONE_SURROGATE, "\ufffd");
 }
 
+// Visible characters that neutralize keeps and that are not whitespace to JavaScript's `\s`
+// (no controls, bidi controls, fence brackets or surrogates), single spaces between them.
+const VISIBLE =
+  "\\x21-\\x7e\\u00a1-\\u167f\\u1681-\\u1fff\\u200b-\\u2027\\u2030-\\u205e\\u2060-\\u2065\\u206a-\\u27e5\\u27e8-\\u2fff\\u3001-\\ud7ff\\ue000-\\ufefe\\uff00-\\uffff";
+const ALREADY_ONE_LINE = new RegExp(`^(?:[${VISIBLE}]+(?: [${VISIBLE}]+)*)?$`);
+
 /** One line of untrusted text (a subject or sender): newlines folded, neutralised, bounded. */
 export function oneLine(text: string, max = 300): string {
+  // Most fields already are one short safe line, which every step below would leave as it is.
+  if (text.length <= max && ALREADY_ONE_LINE.test(text)) return text;
   return truncate(neutralize(text).replace(/\s+/g, " ").trim(), max).text.replace(/\n/g, " ");
 }
 

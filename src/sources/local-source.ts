@@ -3,7 +3,8 @@ import { ensureInbox } from "../inbox/lifecycle/ensure-inbox.js";
 import type { InboxOptions, RunningInbox } from "../inbox/types.js";
 import type { NormalizedEvent } from "../mail/event.js";
 import { HttpClient } from "./http-client.js";
-import { InboxbaseSource, parseSeqCursor, seqPositionOf } from "./inboxbase.js";
+import { InboxbaseSource } from "./inboxbase.js";
+import { parseSeqCursor, seqPositionOf } from "./inboxbase-wire.js";
 import {
   type Cursor,
   type Page,

@@ -1,12 +1,14 @@
-import { abortedError, isMailEventsError, isRetryable, MailEventsError, unknownIdentity } from "../errors.js";
+import { abortedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
-import { type Page, type Position, type PullRequest, pullDeadline } from "./source.js";
+import type { Page, Position, PullRequest } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
 import { decodeFrame } from "./sse-frame.js";
 import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
+import { afterEnding } from "./sse-reconnect.js";
+import { TakeClock } from "./take-clock.js";
 
 /** Told of every event a stream keeps, with the positions just before and just after it. */
 export type OnReceived = (event: NormalizedEvent, before: Position, after: Position) => void;
@@ -87,11 +89,7 @@ export class SseStream {
   async take(request: PullRequest): Promise<Page> {
     if (request.signal.aborted) throw abortedError();
     this.busy = true;
-    const t = this.#t;
-    const started = Date.now();
-    const zero = request.timeoutMs === 0;
-    const windowEnd = started + (zero ? t.zeroWindowMs : request.timeoutMs);
-    const deadline = pullDeadline(request, windowEnd);
+    const clock = new TakeClock(request, this.#t);
     // Cancelling the call must reach the socket: the stream is dropped with its connection.
     const onAbort = () => this.close();
     request.signal.addEventListener("abort", onAbort, { once: true });
@@ -104,29 +102,29 @@ export class SseStream {
         }
         const now = Date.now();
         const buffered = this.#buffer.length;
-        // Quiet is counted from this pull's start too: a reused stream's silence before the
-        // call says nothing of an event upstream took just before it, still on the wire.
-        const quietSince = Math.max(this.#openedAt, this.#lastEventAt, started);
+        const quietSince = clock.quietSince(this.#openedAt, this.#lastEventAt);
         const open = this.#conn?.openedAt !== undefined;
-        // Events soon after a connection opens are likely a replay still arriving in several
-        // reads: wait out the grace time so the page (and `hasMore`) covers all of it.
-        const settle = this.#lastEventAt - this.#openedAt < t.replayWindowMs ? t.graceMs : t.settleMs;
+        const settle = clock.settleMs(this.#openedAt, this.#lastEventAt);
         if (buffered >= request.limit) break;
         if (buffered > 0 && now - this.#lastEventAt >= settle) break;
-        if (zero && open && now - quietSince >= t.graceMs) break;
-        if (now >= windowEnd) {
+        if (clock.zero && open && now - quietSince >= clock.graceMs) break;
+        if (now >= clock.windowEnd) {
           if (open || buffered > 0 || this.#lastError === undefined) break;
           // Upstream is failing: keep retrying, like every other request, until the deadline.
-          if (now >= deadline) throw this.#lastError;
+          if (now >= clock.deadline) throw this.#lastError;
         }
-        let wakeAt = now >= windowEnd ? deadline : windowEnd;
+        let reconnectAt: number | undefined;
         if (this.#conn === undefined) {
-          if (this.#lastError !== undefined && this.#retryAt >= deadline) throw this.#lastError;
+          if (this.#lastError !== undefined && this.#retryAt >= clock.deadline) throw this.#lastError;
           if (now >= this.#retryAt) this.#connect();
-          else wakeAt = Math.min(wakeAt, this.#retryAt);
+          else reconnectAt = this.#retryAt;
         }
-        if (buffered > 0) wakeAt = Math.min(wakeAt, this.#lastEventAt + settle);
-        if (zero && open) wakeAt = Math.min(wakeAt, quietSince + t.graceMs);
+        const wakeAt = clock.wakeAt(
+          now,
+          reconnectAt,
+          buffered > 0 ? this.#lastEventAt + settle : undefined,
+          clock.zero && open ? quietSince + clock.graceMs : undefined,
+        );
         await this.#sleep(wakeAt - now);
       }
       const taken = this.#buffer.splice(0, request.limit);
@@ -200,33 +198,24 @@ export class SseStream {
   #ended(conn: Connection, error: unknown): void {
     if (this.#conn === conn) this.#conn = undefined;
     if (conn.stopping || this.closed) return;
-    const now = Date.now();
-    // A connection that carried events or lived a while was healthy: reconnect at once
-    // (mails closes every ≤ 25 s by design). One that died young backs off, so a server
-    // that hangs up immediately is not hammered.
-    const healthy = conn.openedAt !== undefined && (conn.messages > 0 || now - conn.openedAt >= 1_000);
-    if (healthy) this.#failures = 0;
-    const policy = this.#http.retryPolicy;
-    if (error === undefined) {
-      this.#retryAt = now + (healthy ? (this.#serverRetryMs ?? 0) : policy.backoff(this.#failures++));
-    } else if (isRetryable(error) && (healthy || policy.delay(this.#failures, error) !== undefined)) {
-      // The same policy as every HTTP request: a floor, backoff, Retry-After, an attempt cap.
-      this.#lastError = error;
-      this.#retryAt = now + (healthy ? 0 : (policy.delay(this.#failures++, error) ?? 0));
-    } else if (isRetryable(error)) {
-      this.#fatal = error; // attempts used up, or upstream asked us to wait too long
-    } else if (isMailEventsError(error) && error.status === 404) {
-      this.#fatal = unknownIdentity(this.#dialect.kind, this.#identity, error);
-    } else {
-      this.#fatal = isMailEventsError(error)
-        ? error
-        : new MailEventsError(
-            "UPSTREAM_NETWORK",
-            `the ${this.#dialect.kind} stream failed: ${String(error)}`,
-            {
-              cause: error,
-            },
-          );
+    const next = afterEnding(
+      {
+        now: Date.now(),
+        openedAt: conn.openedAt,
+        messages: conn.messages,
+        error,
+        failures: this.#failures,
+        serverRetryMs: this.#serverRetryMs,
+        kind: this.#dialect.kind,
+        identity: this.#identity,
+      },
+      this.#http.retryPolicy,
+    );
+    this.#failures = next.failures;
+    if ("fatal" in next) this.#fatal = next.fatal;
+    else {
+      this.#retryAt = next.retryAt;
+      if ("lastError" in next) this.#lastError = next.lastError;
     }
     this.#wake?.();
   }

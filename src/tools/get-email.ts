@@ -1,8 +1,9 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { z } from "zod";
 import { MailEventsError } from "../errors.js";
-import { extractionOf, UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
+import { UNTRUSTED_BEGIN, UNTRUSTED_END } from "../mail/digest.js";
 import type { NormalizedEvent } from "../mail/event.js";
+import { extractionOf } from "../mail/extraction-of.js";
 import { neutralize, oneLine } from "../mail/text.js";
 import { attachmentsOutput } from "./attachments-output.js";
 import { callSignal, resolveIdentity, type ToolContext } from "./context.js";
