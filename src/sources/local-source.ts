@@ -35,8 +35,13 @@ export class LocalSource implements Source {
 
   constructor(options: InboxOptions, start: (options: InboxOptions) => Promise<RunningInbox> = ensureInbox) {
     this.#options = options;
-    // Same key as a hosted inboxbase client on this URL would use, so stored cursors carry over.
-    this.key = sourceKey("local", `http://127.0.0.1:${options.httpPort}`);
+    // On the file store: the same key as a hosted inboxbase client on this URL would use, so
+    // stored cursors carry over. On Redis the log is the store's own, whatever port or host
+    // each inbox serves it on, and the cursors live in that same store: one key for all.
+    this.key =
+      options.store?.kind === "redis"
+        ? sourceKey("local", "redis-stream:inbox")
+        : sourceKey("local", `http://127.0.0.1:${options.httpPort}`);
     this.inbox = start(options);
     this.#current = this.inbox;
     this.#http = new HttpClient({
