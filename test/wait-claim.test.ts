@@ -82,7 +82,7 @@ async function race(fake: FakeInboxbase, servers: Client[], identity: string) {
   // Final drain: each server in turn until neither finds anything.
   for (let round = 0; round < EMAILS * 2; round++) {
     const outs = await Promise.all(servers.map((client) => wait(client, identity, 0.5)));
-    outs.forEach((out, i) => note(`s${i}`, out));
+    for (const [i, out] of outs.entries()) note(`s${i}`, out);
     if (outs.every((out) => !out.found)) break;
   }
   return got;
