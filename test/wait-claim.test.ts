@@ -4,8 +4,13 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { FileCursorStore } from "../src/cursors/file-cursor-store.js";
+import { RedisCursorStore } from "../src/cursors/redis-cursor-store.js";
+import type { CursorStore } from "../src/cursors/store.js";
+import { silentLogger } from "../src/log.js";
+import { parseStoreUrl } from "../src/store/store-url.js";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
-import { tempDir } from "./helpers/harness.js";
+import { startHarness, tempDir } from "./helpers/harness.js";
 import { RedisServer } from "./helpers/redis-server.js";
 import { until } from "./helpers/until.js";
 
@@ -126,4 +131,68 @@ describe("two servers waiting on one identity at the same instant", () => {
     );
     expectEachOnce(await race(fake, servers, identity), fake, identity);
   }, 120_000);
+});
+
+/** Two stores on one durable copy: the file store on one state dir, or one Redis database. */
+async function twoStores(
+  kind: "file" | "redis",
+  prefix: string,
+): Promise<[CursorStore, CursorStore, string]> {
+  const dir = await tempDir(`claim-${kind}-`);
+  closers.push(() => rm(dir, { recursive: true, force: true }));
+  const open = async (): Promise<CursorStore> => {
+    if (kind === "file") return FileCursorStore.open(dir, silentLogger);
+    const spec = parseStoreUrl(`${redis.url}/3`);
+    if (typeof spec === "string" || spec.kind !== "redis") throw new Error(String(spec));
+    return new RedisCursorStore(spec, silentLogger, { prefix });
+  };
+  const a = await open();
+  const b = await open();
+  closers.push(
+    () => a.close(),
+    () => b.close(),
+  );
+  return [a, b, dir];
+}
+
+describe.each(["file", "redis"] as const)("a claim whose reply never went out (%s store)", (kind) => {
+  /** A server on store `b` waiting on `identity`, with one email in the fake, and its source key. */
+  async function setUp(prefix: string) {
+    const fake = await new FakeInboxbase().start();
+    closers.push(() => fake.close());
+    const identity = `${prefix}@x.test`;
+    const event = fake.email(identity, { from: "shop@acme.test", subject: "Your code is 123456" });
+    const [a, b, dir] = await twoStores(kind, `${prefix}:`);
+    const server = await startHarness({ fake, deps: { cursors: b }, stateDir: dir });
+    closers.push(() => server.close());
+    const source = `inboxbase ${fake.url}`;
+    return { identity, event, a, server, source };
+  }
+
+  it("is let go at once: the next wait on another server returns the email", async () => {
+    const { identity, event, a, server, source } = await setUp(`released-${kind}`);
+    expect(await a.claim(source, identity, { id: event.id, order: event.seq }, undefined)).toEqual({
+      claimed: true,
+    });
+    // The reply failed (an output validation error, a cancelled call): the claim is released.
+    a.unclaim(source, identity, { id: event.id, order: event.seq }, undefined);
+    await a.settled();
+    // Well inside the claim's lease: only a released claim lets this wait have it.
+    const got = await server.ok<Wait>("wait_for_email", { identity, timeoutSeconds: 2 });
+    expect(got.email?.id).toBe(event.id);
+  });
+
+  it("of a claimer that died before replying lapses: a wait waiting on returns the email after the lease", async () => {
+    const { identity, event, a, server, source } = await setUp(`lapsed-${kind}`);
+    expect((await a.claim(source, identity, { id: event.id, order: event.seq }, undefined)).claimed).toBe(
+      true,
+    );
+    await a.close(); // dies: neither delivered nor released
+    const first = await server.ok<Wait>("wait_for_email", { identity, timeoutSeconds: 0.2 });
+    expect(first.found).toBe(false);
+    const got = await server.ok<Wait>("wait_for_email", { identity, timeoutSeconds: 30 });
+    expect(got.email?.id).toBe(event.id);
+    // Returned for good now: never again.
+    expect((await server.ok<Wait>("wait_for_email", { identity, timeoutSeconds: 0.2 })).found).toBe(false);
+  }, 60_000);
 });

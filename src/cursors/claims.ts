@@ -22,9 +22,12 @@ export type ClaimResult =
 /** True while `r` keeps its email from other waits: returned for good, or claimed and not lapsed. */
 export const taken = (r: Returned, now: number): boolean => r.until === undefined || r.until > now;
 
-/** The ids a wait record keeps from waits at `now`. */
-export function takenIds(record: StoredCursor | undefined, now: number): Set<string> {
-  return new Set((record?.returned ?? []).filter((r) => taken(r, now)).map((r) => r.id));
+/**
+ * The ids a wait record keeps from every wait for good. Claimed ones are not among them: a
+ * wait tries them (the claim is refused with its end) and takes them if the claim lapses.
+ */
+export function returnedIds(record: StoredCursor | undefined): Set<string> {
+  return new Set((record?.returned ?? []).filter((r) => r.until === undefined).map((r) => r.id));
 }
 
 /**

@@ -121,7 +121,21 @@ export class FileCursorStore extends BufferedCursorStore {
   }
 
   protected dropClaim(key: string, _source: string, _identity: string, email: Returned): void {
-    this.#claims.drop(`${key}\n${email.id}`).catch((error: Error) => this.log.error(error.message));
+    this.#dropping(this.#claims.drop(`${key}\n${email.id}`));
+  }
+
+  /** Claims being removed: `settled` waits for them too, so a released email is free once it resolves. */
+  #drops = new Set<Promise<void>>();
+
+  #dropping(drop: Promise<void>): void {
+    const tracked = drop.catch((error: Error) => this.log.error(error.message));
+    this.#drops.add(tracked);
+    void tracked.finally(() => this.#drops.delete(tracked));
+  }
+
+  override async settled(): Promise<void> {
+    await super.settled();
+    await Promise.all(this.#drops);
   }
 
   /** The return goes to the cursor file; the claim file goes once that is durable. */
@@ -134,12 +148,12 @@ export class FileCursorStore extends BufferedCursorStore {
     const stored = super.remember(source, identity, returned, epoch);
     const claimKey = `${keyOf(source, identity, WAIT_CONSUMER)}\n${returned.id}`;
     // A failed write keeps the claim: it lapses, and the email may come again (never lost).
-    this.settled()
-      .then(
+    this.#dropping(
+      super.settled().then(
         () => this.#claims.drop(claimKey),
         () => {},
-      )
-      .catch((error: Error) => this.log.error(error.message));
+      ),
+    );
     return stored;
   }
 

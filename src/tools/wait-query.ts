@@ -1,4 +1,4 @@
-import { takenIds } from "../cursors/claims.js";
+import { returnedIds } from "../cursors/claims.js";
 import { WAIT_CONSUMER } from "../cursors/store.js";
 import { MailEventsError } from "../errors.js";
 import { describeEmail, digestEmail, UNTRUSTED_NOTE } from "../mail/digest.js";
@@ -68,7 +68,7 @@ export async function waitForEmail(
       }));
     // Returned ids only count in the log they came from; a record of another epoch is void.
     const live = record !== undefined && (position?.epoch === undefined || record.epoch === position.epoch);
-    const taken = live ? takenIds(record, context.now()) : new Set<string>();
+    const taken = live ? returnedIds(record) : new Set<string>();
     const floor = live ? record.order : Number.NEGATIVE_INFINITY;
     const candidates = new Candidates();
     let won: Awaited<ReturnType<Candidates["claimNewest"]>>;
