@@ -183,6 +183,9 @@ export class FileCursorStore extends BufferedCursorStore {
   }
 
   async updateGroup<T>(key: string, change: (record: GroupRecord | undefined) => GroupChange<T>): Promise<T> {
+    // A closed store's member is gone: it renews no lease any more, so its pages lapse to others.
+    if (this.#closed)
+      throw new MailEventsError("CURSOR_STORE", "the cursor store is closed; restart the server");
     try {
       return await withLock(this.groupsFile, `${this.groupsFile}.lock`, () => {
         const groups = this.#readGroups();
@@ -203,7 +206,11 @@ export class FileCursorStore extends BufferedCursorStore {
     }
   }
 
-  protected async release(): Promise<void> {}
+  #closed = false;
+
+  protected async release(): Promise<void> {
+    this.#closed = true;
+  }
 
   #readGroups(): Record<string, GroupRecord> {
     const text = readIfExists(this.groupsFile);
