@@ -140,6 +140,7 @@ describe("Deliveries", () => {
   async function serverWith(result: (n: number) => Record<string, unknown>) {
     const deliveries = new Deliveries();
     const ran: number[] = [];
+    const undone: number[] = [];
     const handled: number[] = [];
     const server = new McpServer({ name: "t", version: "0" });
     let n = 0;
@@ -149,7 +150,12 @@ describe("Deliveries", () => {
       async ({ wait }, extra) => {
         const mine = ++n;
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        deliveries.afterReply(extra.requestId, extra.signal, () => ran.push(mine));
+        deliveries.afterReply(
+          extra.requestId,
+          extra.signal,
+          () => ran.push(mine),
+          () => undone.push(mine),
+        );
         handled.push(mine);
         return { content: [{ type: "text", text: "ok" }], structuredContent: result(mine) };
       },
@@ -159,21 +165,23 @@ describe("Deliveries", () => {
     await server.connect(deliveries.track(b));
     await client.connect(a);
     cleanups.push(() => client.close());
-    return { client, ran, handled, deliveries };
+    return { client, ran, undone, handled, deliveries };
   }
 
-  it("runs the work after a successful reply, never after one that fails output validation", async () => {
+  it("runs the work after a successful reply, never after one that fails output validation (it undoes it then)", async () => {
     const good = await serverWith((n) => ({ n }));
     await good.client.callTool({ name: "count", arguments: {} });
     expect(good.ran).toEqual([1]);
+    expect(good.undone).toEqual([]);
     const bad = await serverWith(() => ({ n: "not a number" }));
     const result = await bad.client.callTool({ name: "count", arguments: {} });
     expect(result.isError).toBe(true);
     expect(bad.ran).toEqual([]);
+    expect(bad.undone).toEqual([1]);
     expect(bad.deliveries.waiting).toBe(0);
   });
 
-  it("drops the work of a cancelled call", async () => {
+  it("drops the work of a cancelled call, and undoes it", async () => {
     const s = await serverWith((n) => ({ n }));
     const abort = new AbortController();
     const pending = s.client.callTool({ name: "count", arguments: { wait: 300 } }, undefined, {
@@ -185,6 +193,7 @@ describe("Deliveries", () => {
     await until(() => s.handled.length === 1);
     await s.client.callTool({ name: "count", arguments: {} });
     expect(s.ran).toEqual([2]);
+    expect(s.undone).toEqual([1]);
     expect(s.deliveries.waiting).toBe(0);
   });
 });

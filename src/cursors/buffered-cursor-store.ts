@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log.js";
 import type { Position } from "../sources/source.js";
+import { type ClaimResult, releaseEntry } from "./claims.js";
 import type { GroupChange, GroupRecord } from "./groups.js";
 import {
   keyOf,
@@ -42,6 +43,8 @@ export abstract class BufferedCursorStore implements CursorStore {
   protected readonly now: () => Date;
   readonly #memory = new Map<string, StoredCursor>();
   #dirty = new Map<string, Pending>();
+  /** Emails this process claimed whose reply has not settled yet: never claimed twice here. */
+  readonly #claimed = new Set<string>();
   #writing: Promise<void> | undefined;
   #queued: Promise<void> | undefined;
 
@@ -61,6 +64,26 @@ export abstract class BufferedCursorStore implements CursorStore {
     change: (record: GroupRecord | undefined) => GroupChange<T>,
   ): Promise<T>;
   protected abstract release(): Promise<void>;
+  /**
+   * Claims `email` for the wait consumer `key` atomically against every other user of the
+   * store (`claims.ts` decides), resolving once the claim is visible to them all.
+   */
+  protected abstract takeClaim(
+    key: string,
+    source: string,
+    identity: string,
+    email: Returned,
+    epoch: string | undefined,
+    now: number,
+  ): Promise<ClaimResult>;
+  /** Lets go of a claim this store took (soon; a failure only leaves it to lapse). */
+  protected abstract dropClaim(
+    key: string,
+    source: string,
+    identity: string,
+    email: Returned,
+    epoch: string | undefined,
+  ): void;
 
   get(source: string, identity: string, consumer: string): StoredCursor | undefined {
     return this.#memory.get(keyOf(source, identity, consumer));
@@ -106,8 +129,47 @@ export abstract class BufferedCursorStore implements CursorStore {
     return stored;
   }
 
+  /**
+   * Claims an email for one wait's reply, atomically against every other process (see
+   * `claims.ts`): refused when it was returned, or another wait holds a live claim on it.
+   */
+  async claim(
+    source: string,
+    identity: string,
+    email: Returned,
+    epoch: string | undefined,
+  ): Promise<ClaimResult> {
+    const key = keyOf(source, identity, WAIT_CONSUMER);
+    const inFlight = `${key}\n${email.id}`;
+    if (this.#claimed.has(inFlight)) return { claimed: false };
+    const result = await this.takeClaim(key, source, identity, email, epoch, this.now().getTime());
+    if (result.claimed) this.#claimed.add(inFlight);
+    return result;
+  }
+
+  /** Lets go of a claim whose reply did not go out: the email is free for the next wait at once. */
+  unclaim(source: string, identity: string, email: Returned, epoch: string | undefined): void {
+    const key = keyOf(source, identity, WAIT_CONSUMER);
+    this.#claimed.delete(`${key}\n${email.id}`);
+    this.dropClaim(key, source, identity, email, epoch);
+  }
+
+  /** Releases a claim kept in the wait record itself: a later claim state that has lapsed. */
+  protected releaseInRecord(
+    source: string,
+    identity: string,
+    email: Returned,
+    epoch: string | undefined,
+  ): void {
+    const existing = this.get(source, identity, WAIT_CONSUMER);
+    const entry = releaseEntry(existing, email, this.now().getTime());
+    this.#stage(returnedEntry(source, identity, entry, epoch, existing, this.now()), false);
+    this.#persistSoon();
+  }
+
   /** Adds an email to the wait consumer's returned set (durable soon, like `advance`). */
   remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor {
+    this.#claimed.delete(`${keyOf(source, identity, WAIT_CONSUMER)}\n${returned.id}`);
     const existing = this.get(source, identity, WAIT_CONSUMER);
     const entry = returnedEntry(source, identity, returned, epoch, existing, this.now());
     const stored = this.#stage(entry, false);

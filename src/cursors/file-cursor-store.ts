@@ -4,9 +4,11 @@ import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { ensurePrivateDir, stateDirError } from "../state-dir.js";
 import { BufferedCursorStore, type Pending, type StoreOptions } from "./buffered-cursor-store.js";
+import { type ClaimResult, refusal } from "./claims.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
+import { FileClaims } from "./file-claims.js";
 import type { GroupChange, GroupRecord } from "./groups.js";
-import { keyOf, newer, type StoredCursor } from "./merge.js";
+import { keyOf, newer, type Returned, type StoredCursor, WAIT_CONSUMER } from "./merge.js";
 
 interface CursorFile {
   version: 2;
@@ -20,6 +22,8 @@ const isStateDirFailure = (error: unknown): boolean =>
   STATE_DIR_CODES.has((error as NodeJS.ErrnoException)?.code ?? "");
 /** Consumer groups' records, apart from the cursors: each group change is its own locked write. */
 const GROUPS_FILE_NAME = "groups.json";
+/** Waits' live claims (a few seconds each), one file each, apart from the cursors. */
+const CLAIMS_DIR_NAME = "wait-claims";
 
 const LEGACY_WAIT_SUFFIX = " wait_for_email";
 
@@ -59,11 +63,13 @@ function parseFile(text: string): Record<string, StoredCursor> {
 export class FileCursorStore extends BufferedCursorStore {
   readonly file: string;
   readonly groupsFile: string;
+  readonly #claims: FileClaims;
 
   private constructor(dir: string, log: Logger, options: StoreOptions) {
     super(log, options);
     this.file = join(dir, FILE_NAME);
     this.groupsFile = join(dir, GROUPS_FILE_NAME);
+    this.#claims = new FileClaims(join(dir, CLAIMS_DIR_NAME));
   }
 
   static async open(
@@ -78,6 +84,7 @@ export class FileCursorStore extends BufferedCursorStore {
     }
     const store = new FileCursorStore(dir, log, typeof options === "function" ? { now: options } : options);
     await store.refresh();
+    await store.#claims.sweep(store.now().getTime());
     return store;
   }
 
@@ -86,14 +93,84 @@ export class FileCursorStore extends BufferedCursorStore {
   }
 
   protected async write(batch: Map<string, Pending>): Promise<void> {
+    // Read, merge and replace under the lock, so no other process's newer cursor is lost.
+    await this.#locked((onDisk) => {
+      for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
+      return { write: true, result: undefined };
+    });
+  }
+
+  /**
+   * A claim is a file of its own (`file-claims.ts`), made without the cursor file's lock or an
+   * fsync: a reply waits for no disk flush. The cursor file, read as it stands (its writes are
+   * atomic renames) once the claim is held, says whether the email was returned for good.
+   */
+  protected takeClaim(
+    key: string,
+    _source: string,
+    _identity: string,
+    email: Returned,
+    epoch: string | undefined,
+    now: number,
+  ): Promise<ClaimResult> {
+    return this.#claims.take(`${key}\n${email.id}`, now, () => {
+      const onDisk = this.#parseDisk(readIfExists(this.file));
+      for (const entry of Object.values(onDisk)) this.merged(entry);
+      return refusal(onDisk[key], email, epoch, now);
+    });
+  }
+
+  protected dropClaim(key: string, _source: string, _identity: string, email: Returned): void {
+    this.#dropping(this.#claims.drop(`${key}\n${email.id}`));
+  }
+
+  /** Claims being removed: `settled` waits for them too, so a released email is free once it resolves. */
+  #drops = new Set<Promise<void>>();
+
+  #dropping(drop: Promise<void>): void {
+    const tracked = drop.catch((error: Error) => this.log.error(error.message));
+    this.#drops.add(tracked);
+    void tracked.finally(() => this.#drops.delete(tracked));
+  }
+
+  override async settled(): Promise<void> {
+    await super.settled();
+    await Promise.all(this.#drops);
+  }
+
+  /** The return goes to the cursor file; the claim file goes once that is durable. */
+  override remember(
+    source: string,
+    identity: string,
+    returned: Returned,
+    epoch: string | undefined,
+  ): StoredCursor {
+    const stored = super.remember(source, identity, returned, epoch);
+    const claimKey = `${keyOf(source, identity, WAIT_CONSUMER)}\n${returned.id}`;
+    // A failed write keeps the claim: it lapses, and the email may come again (never lost).
+    this.#dropping(
+      super.settled().then(
+        () => this.#claims.drop(claimKey),
+        () => {},
+      ),
+    );
+    return stored;
+  }
+
+  /** Runs `change` on the file's records under the lock, and replaces the file if it says so. */
+  async #locked<T>(
+    change: (onDisk: Record<string, StoredCursor>) => { write: boolean; result: T },
+  ): Promise<T> {
     try {
-      // Read, merge and replace under the lock, so no other process's newer cursor is lost.
-      await withLock(`${this.file}.lock`, () => {
+      return await withLock(`${this.file}.lock`, () => {
         const onDisk = this.#parseDisk(readIfExists(this.file));
-        for (const [key, { entry, force }] of batch) onDisk[key] = force ? entry : newer(onDisk[key], entry);
+        const { write, result } = change(onDisk);
         for (const entry of Object.values(onDisk)) this.merged(entry);
-        const body: CursorFile = { version: 2, cursors: Object.fromEntries(Object.entries(onDisk)) };
-        replaceDurably(this.file, `${JSON.stringify(body, null, 1)}\n`);
+        if (write) {
+          const body: CursorFile = { version: 2, cursors: Object.fromEntries(Object.entries(onDisk)) };
+          replaceDurably(this.file, `${JSON.stringify(body, null, 1)}\n`);
+        }
+        return result;
       });
     } catch (error) {
       if (error instanceof MailEventsError) throw error; // the lock's own message names its file
@@ -107,6 +184,9 @@ export class FileCursorStore extends BufferedCursorStore {
   }
 
   async updateGroup<T>(key: string, change: (record: GroupRecord | undefined) => GroupChange<T>): Promise<T> {
+    // A closed store's member is gone: it renews no lease any more, so its pages lapse to others.
+    if (this.#closed)
+      throw new MailEventsError("CURSOR_STORE", "the cursor store is closed; restart the server");
     try {
       return await withLock(`${this.groupsFile}.lock`, () => {
         const groups = this.#readGroups();
@@ -128,7 +208,11 @@ export class FileCursorStore extends BufferedCursorStore {
     }
   }
 
-  protected async release(): Promise<void> {}
+  #closed = false;
+
+  protected async release(): Promise<void> {
+    this.#closed = true;
+  }
 
   #readGroups(): Record<string, GroupRecord> {
     const text = readIfExists(this.groupsFile);

@@ -19,6 +19,8 @@ export interface GroupClaim {
   to: Position;
   /** Epoch ms after which another member may take it over. */
   deadline: number;
+  /** How many events the page held when it was leased, where known (for `get_cursor`). */
+  events?: number;
 }
 
 /** One group's state on one consumer (source, identity, `types` filter). */
@@ -122,15 +124,15 @@ export function recordClaim(
 }
 
 /**
- * A renewed claim's member read only part of it, up to `to`: it keeps that part (`keepMine`;
- * false when the part held no event for it) and the rest is left lapsed for the next turn.
+ * A renewed claim's member read only part of it, up to `to`: it keeps that part (its `kept`
+ * events; none when the part held no event for it) and the rest is left lapsed for the next turn.
  * With `to` null the range holds no events any more and the claim goes.
  */
 export function shrinkClaim(
   record: GroupRecord | undefined,
   claimId: string,
   to: Position | null,
-  keepMine: boolean,
+  kept: number,
   restId: string,
   now: number,
 ): GroupChange<void> {
@@ -138,8 +140,9 @@ export function shrinkClaim(
   if (record === undefined || claim === undefined) return { result: undefined };
   const claims = record.claims.filter((c) => c !== claim);
   if (to !== null) {
-    if (keepMine) claims.push({ ...claim, to });
-    claims.push({ id: restId, member: "", from: to, to: claim.to, deadline: 0 });
+    if (kept > 0) claims.push({ ...claim, to, events: kept });
+    const rest = claim.events === undefined ? {} : { events: Math.max(0, claim.events - kept) };
+    claims.push({ id: restId, member: "", from: to, to: claim.to, deadline: 0, ...rest });
   }
   return { write: stamp({ ...record, claims }, now), result: undefined };
 }

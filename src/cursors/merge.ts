@@ -1,9 +1,16 @@
 import { type Cursor, MAX_SEEN_IDS, type Position } from "../sources/source.js";
 
-/** An email a wait returned, with its place in the log (`Position.order`). */
+/**
+ * An email a wait returned, with its place in the log (`Position.order`). With `until` it is
+ * only claimed: a wait's reply carrying it is on its way (see `cursors/claims.ts`), and past
+ * `until` (epoch ms) the claim has lapsed and the email is free again. `at` orders the claims
+ * and releases of one id (a release is a claim that lapses at once).
+ */
 export interface Returned {
   id: string;
   order: number;
+  until?: number;
+  at?: number;
 }
 
 /**
@@ -37,10 +44,23 @@ export const pullConsumer = (types: readonly string[]): string =>
   types.length === 0 ? "pull" : `pull types=${types.join(",")}`;
 export const WAIT_CONSUMER = "wait";
 
+/**
+ * One id's two states: returned for good (no `until`) beats any claim; of two claims (or
+ * releases) the later written stands.
+ */
+function unite(x: Returned, y: Returned): Returned {
+  if (x.until === undefined) return x;
+  if (y.until === undefined) return y;
+  return (y.at ?? 0) > (x.at ?? 0) ? y : x;
+}
+
 /** Two wait records of one epoch: every returned id of both, the newest kept, the floor raised. */
 function mergeReturned(a: StoredCursor, b: StoredCursor): StoredCursor {
   const byId = new Map<string, Returned>();
-  for (const r of [...(a.returned ?? []), ...(b.returned ?? [])]) byId.set(r.id, r);
+  for (const r of [...(a.returned ?? []), ...(b.returned ?? [])]) {
+    const known = byId.get(r.id);
+    byId.set(r.id, known === undefined ? r : unite(known, r));
+  }
   const all = [...byId.values()].sort((x, y) => x.order - y.order);
   const kept = all.slice(-MAX_RETURNED);
   const dropped = all.length - kept.length;

@@ -1,8 +1,15 @@
 import type { Logger } from "../log.js";
 import { RedisConnection, type RedisConnectionOptions, type RedisSpec } from "../store/redis-connection.js";
 import { BufferedCursorStore, type Pending, type StoreOptions } from "./buffered-cursor-store.js";
+import { type ClaimResult, decideClaim } from "./claims.js";
 import type { GroupChange, GroupRecord } from "./groups.js";
-import { newer, type StoredCursor } from "./merge.js";
+import { newer, type Returned, type StoredCursor } from "./merge.js";
+
+/** What an atomic change of one record writes (nothing when `write` is absent) and answers. */
+interface RecordChange<T> {
+  write?: StoredCursor;
+  result: T;
+}
 
 export interface RedisStoreOptions extends StoreOptions, RedisConnectionOptions {
   /** Prefix of this store's keys (default `mail-events:`). */
@@ -83,6 +90,66 @@ export class RedisCursorStore extends BufferedCursorStore {
           throw new Error(`the cursor kept changing under ${MAX_ATTEMPTS} attempts`);
         }),
       );
+    });
+  }
+
+  protected takeClaim(
+    key: string,
+    source: string,
+    identity: string,
+    email: Returned,
+    epoch: string | undefined,
+    now: number,
+  ): Promise<ClaimResult> {
+    return this.#changeRecord(key, (stored) => decideClaim(stored, source, identity, email, epoch, now));
+  }
+
+  protected dropClaim(
+    _key: string,
+    source: string,
+    identity: string,
+    email: Returned,
+    epoch: string | undefined,
+  ) {
+    this.releaseInRecord(source, identity, email, epoch);
+  }
+
+  /**
+   * Reads the record `field`, applies `change` and writes its result with a compare-and-set
+   * (`change` may run more than once, so it must be pure).
+   */
+  #changeRecord<T>(field: string, change: (stored: StoredCursor | undefined) => RecordChange<T>): Promise<T> {
+    return this.connection.run("could not save cursors", async (client) => {
+      // What this store last saw is the first guess (a wait has just refreshed): a claim then
+      // costs one round trip, and the compare-and-set catches a guess that was stale.
+      let held = this.#seen.get(field) ?? "";
+      let fresh = false;
+      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+        const stored = held === "" ? undefined : parse<StoredCursor>(held);
+        const { write, result } = change(stored);
+        if (write === undefined) {
+          // A refusal is only as good as what it read: read once more before trusting it.
+          if (fresh) {
+            if (stored !== undefined) this.merged(stored);
+            return result;
+          }
+          held = (await client.hget(this.#cursorsKey, field)) ?? "";
+          this.#seen.set(field, held);
+          fresh = true;
+          continue;
+        }
+        const text = JSON.stringify(write);
+        const current = await this.connection.compareAndSet(client, this.#cursorsKey, field, held, text);
+        if (current === null) {
+          this.#seen.set(field, text);
+          this.merged(write);
+          return result;
+        }
+        held = current;
+        fresh = true;
+        this.#seen.set(field, current);
+      }
+      throw new Error(`the cursor kept changing under ${MAX_ATTEMPTS} attempts`);
     });
   }
 

@@ -1,7 +1,9 @@
 import type { Position } from "../sources/source.js";
+import type { ClaimResult } from "./claims.js";
 import type { GroupChange, GroupRecord } from "./groups.js";
 import type { Returned, StoredCursor } from "./merge.js";
 
+export type { ClaimResult } from "./claims.js";
 export type { Returned, StoredCursor } from "./merge.js";
 export { MAX_RETURNED, pullConsumer, WAIT_CONSUMER } from "./merge.js";
 
@@ -32,7 +34,15 @@ export interface CursorStore {
     position: Position,
     force?: boolean,
   ): StoredCursor;
-  /** Adds an email to the wait consumer's returned set, durably soon. */
+  /**
+   * Claims an email for one wait's reply before it goes out, atomically against every other
+   * process using the store: refused when another wait returned it or holds a live claim on
+   * it (`cursors/claims.ts`). Resolves once the claim is visible to them all.
+   */
+  claim(source: string, identity: string, email: Returned, epoch: string | undefined): Promise<ClaimResult>;
+  /** The claim's reply did not go out: the email is free for the next wait (durably soon). */
+  unclaim(source: string, identity: string, email: Returned, epoch: string | undefined): void;
+  /** Adds an email to the wait consumer's returned set, durably soon (a claim's reply went out). */
   remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor;
   /** This store user's name in consumer groups: one per process (random unless set). */
   readonly member: string;

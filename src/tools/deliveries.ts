@@ -22,28 +22,51 @@ export type ReplyKey = RequestId | { taskId: string };
 const succeeded = (message: JSONRPCMessage): boolean =>
   "result" in message && (message.result as { isError?: unknown }).isError !== true;
 
+/** Work waiting for one reply: `done` once it is on its way, `undone` if it never will be. */
+interface Pending {
+  done: () => void;
+  undone: (() => void) | undefined;
+}
+
 /**
  * Work a tool may do only once its reply is on its way: moving a cursor past what the reply
  * hands out. Committing before answering loses the page when the process dies in between,
  * or when the SDK turns the result into an "Output validation error" after the handler
  * returned. So the work waits for the transport to take the reply (over stdio: the write's
  * callback, see `StdioReplyTransport`) and is dropped if the reply is an error, is never sent
- * (the call was cancelled) or cannot be sent.
+ * (the call was cancelled) or cannot be sent — and then its `undone` runs instead (a wait's
+ * claim on the email it found is let go).
  */
 export class Deliveries {
-  readonly #pending = new Map<RequestId, (() => void)[]>();
-  readonly #tasks = new Map<string, (() => void)[]>();
+  readonly #pending = new Map<RequestId, Pending[]>();
+  readonly #tasks = new Map<string, Pending[]>();
 
-  /** Runs `work` once a successful reply for `key` has been handed to the transport. */
-  afterReply(key: ReplyKey, signal: AbortSignal, work: () => void): void {
-    if (signal.aborted) return;
+  /**
+   * Runs `work` once a successful reply for `key` has been handed to the transport, or
+   * `undone` once it is known that none will be (an error reply, a failed send, a cancelled
+   * call or task).
+   */
+  afterReply(key: ReplyKey, signal: AbortSignal, work: () => void, undone?: () => void): void {
+    if (signal.aborted) {
+      undone?.();
+      return;
+    }
     const [map, id] = typeof key === "object" ? [this.#tasks, key.taskId] : [this.#pending, key];
-    const pending = map as Map<RequestId, (() => void)[]>;
+    const pending = map as Map<RequestId, Pending[]>;
+    const entry = { done: work, undone };
     const list = pending.get(id);
-    if (list) list.push(work);
-    else pending.set(id, [work]);
+    if (list) list.push(entry);
+    else pending.set(id, [entry]);
     // A cancelled call gets no reply: its work must not wait forever.
-    signal.addEventListener("abort", () => pending.delete(id), { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        const left = pending.get(id);
+        pending.delete(id);
+        for (const p of left ?? []) p.undone?.();
+      },
+      { once: true },
+    );
   }
 
   /** Wraps `transport.send` so each response sent settles its request's work. */
@@ -59,8 +82,13 @@ export class Deliveries {
         work.push(...(this.#tasks.get(taskId) ?? []));
         this.#tasks.delete(taskId);
       }
-      await send(message, options);
-      if (succeeded(message)) for (const run of work) run();
+      try {
+        await send(message, options);
+      } catch (error) {
+        for (const p of work) p.undone?.();
+        throw error;
+      }
+      for (const p of work) (succeeded(message) ? p.done : p.undone)?.();
     };
     return transport;
   }

@@ -147,7 +147,7 @@ export async function pullGroupPage(request: GroupPull, context: ToolContext): P
       if (!covered || last === undefined) {
         const to = covered ? null : page.position;
         await store.updateGroup(key, (record) =>
-          shrinkClaim(record, claim.id, to, last !== undefined, newId(), now()),
+          shrinkClaim(record, claim.id, to, events.length, newId(), now()),
         );
       }
       if (last === undefined) continue;
@@ -160,7 +160,10 @@ export async function pullGroupPage(request: GroupPull, context: ToolContext): P
     const page = await source.pull({ ...read, since: head, timeoutMs: Math.max(0, deadline - now()) });
     const to = page.position;
     if (to === null || (page.events.length === 0 && samePosition(head, to) && !page.reset)) return { page };
-    const claim = page.events.length === 0 ? undefined : { id: newId(), member, from: head, to };
+    const claim =
+      page.events.length === 0
+        ? undefined
+        : { id: newId(), member, from: head, to, events: page.events.length };
     const from = head;
     const won = await store.updateGroup(key, (record) =>
       recordClaim(record, from, to, claim, page.reset !== undefined, store.groupLeaseMs, now()),
