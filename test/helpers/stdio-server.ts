@@ -78,16 +78,8 @@ export async function spawnInspectedStdioServer(
   source: "inboxbase" | "mails" | "molted" = "inboxbase",
 ): Promise<InspectedStdioServer> {
   const server = await spawnStdioServer(name, url, source, ["--inspect=127.0.0.1:0"]);
-  let stderr = "";
-  server.transport.stderr?.on("data", (d) => {
-    stderr += d;
-  });
-  await until(
-    () => inspectorUrlIn(stderr) !== undefined,
-    10_000,
-    `the inspector's address (stderr: ${stderr})`,
-  );
-  const probe = await openHeapProbe(inspectorUrlIn(stderr) as string);
+  await until(() => inspectorUrlIn(server.stderr()) !== undefined, 10_000, "the inspector's address");
+  const probe = await openHeapProbe(inspectorUrlIn(server.stderr()) as string);
   return {
     ...server,
     liveHeapMiB: () => probe.liveHeapMiB(),
