@@ -1,5 +1,5 @@
 import { rm } from "node:fs/promises";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FileCursorStore } from "../src/cursors/file-cursor-store.js";
 import { RedisCursorStore } from "../src/cursors/redis-cursor-store.js";
 import type { CursorStore } from "../src/cursors/store.js";
@@ -7,22 +7,12 @@ import { silentLogger } from "../src/log.js";
 import { parseStoreUrl } from "../src/store/store-url.js";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
 import { type Harness, startHarness, tempDir, textOf } from "./helpers/harness.js";
-import { RedisServer } from "./helpers/redis-server.js";
+import { redisForFile } from "./helpers/redis-server.js";
 import { until } from "./helpers/until.js";
 
 const LEASE_MS = 1_000;
 
-let redis: RedisServer;
-const closers: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close().catch(() => {});
-});
+const { url: redisUrl, closers } = redisForFile();
 
 interface Member {
   member: string;
@@ -57,7 +47,7 @@ async function twoMembers(kind: "file" | "redis", events: number) {
   const prefix = `gc${++prefixes}:`;
   const open = async (): Promise<CursorStore> => {
     if (kind === "file") return FileCursorStore.open(dir, silentLogger, { groupLeaseMs: LEASE_MS });
-    const spec = parseStoreUrl(`${redis.url}/4`);
+    const spec = parseStoreUrl(`${redisUrl()}/4`);
     if (typeof spec === "string" || spec.kind !== "redis") throw new Error(String(spec));
     return new RedisCursorStore(spec, silentLogger, { prefix, groupLeaseMs: LEASE_MS });
   };

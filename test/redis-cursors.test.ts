@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { FileCursorStore } from "../src/cursors/file-cursor-store.js";
 import { RedisCursorStore } from "../src/cursors/redis-cursor-store.js";
@@ -11,25 +11,15 @@ import { silentLogger } from "../src/log.js";
 import { parseStoreUrl } from "../src/store/store-url.js";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
 import { type Harness, startHarness, tempDir } from "./helpers/harness.js";
-import { RedisServer } from "./helpers/redis-server.js";
+import { redisForFile } from "./helpers/redis-server.js";
 
 const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 
-let redis: RedisServer;
-const closers: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close();
-});
+const { url: redisUrl, closers } = redisForFile();
 
 /** A Redis store of its own, under a key prefix of its own test. */
 function redisStore(prefix: string, options: ConstructorParameters<typeof RedisCursorStore>[2] = {}) {
-  const spec = parseStoreUrl(redis.url);
+  const spec = parseStoreUrl(redisUrl());
   if (typeof spec === "string" || spec.kind !== "redis") throw new Error(spec as string);
   const store = new RedisCursorStore(spec, silentLogger, { prefix, ...options });
   closers.push(() => store.close());

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FileCursorStore } from "../src/cursors/file-cursor-store.js";
 import { RedisCursorStore } from "../src/cursors/redis-cursor-store.js";
 import type { CursorStore } from "../src/cursors/store.js";
@@ -11,24 +11,14 @@ import { silentLogger } from "../src/log.js";
 import { parseStoreUrl } from "../src/store/store-url.js";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
 import { type Harness, startHarness, tempDir, textOf } from "./helpers/harness.js";
-import { RedisServer } from "./helpers/redis-server.js";
+import { redisForFile } from "./helpers/redis-server.js";
 
 const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 const LEASE_MS = 1_000;
 
-let redis: RedisServer;
-const closers: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close().catch(() => {});
-});
+const { url: redisUrl, closers } = redisForFile();
 
-function redisStore(prefix: string | undefined, url = `${redis.url}/0`) {
+function redisStore(prefix: string | undefined, url = `${redisUrl()}/0`) {
   const spec = parseStoreUrl(url);
   if (typeof spec === "string" || spec.kind !== "redis") throw new Error(String(spec));
   const store = new RedisCursorStore(spec, silentLogger, {
@@ -83,7 +73,7 @@ describe("claim-once consumer groups (pull_events group)", () => {
     const total = 1_000;
     const fake = await fakeWith(identity, total);
     // Database 1 with the default key prefix: the built server's store is the same.
-    const url = `${redis.url}/1`;
+    const url = `${redisUrl()}/1`;
     const a = await member(fake, redisStore(undefined, url));
     const b = await member(fake, redisStore(undefined, url));
     const args = { identity, group: "workers", limit: 20 };

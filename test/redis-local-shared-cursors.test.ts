@@ -1,54 +1,25 @@
-import { rm } from "node:fs/promises";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { until } from "./helpers/cli-run.js";
 import { textOf } from "./helpers/harness.js";
 import { RedisServer } from "./helpers/redis-server.js";
 import { sendWithPython } from "./helpers/smtp-client.js";
-import { DIST_MAIN, requireDist, tempDir } from "./helpers/smtp-inbox.js";
+import { DIST_MAIN, requireDist } from "./helpers/smtp-inbox.js";
+import { type EmbeddedInboxServer, spawnEmbeddedInboxServer } from "./helpers/stdio-server.js";
 
 // Two MCP servers as two machines would run them: each `serve` with its own state dir and its
 // own embedded inbox on its own ports, one Redis store. The log is one; so must the cursors be.
 
-interface Served {
-  client: Client;
-  smtpPort: number;
-  close(): Promise<void>;
-}
-
 let redis: RedisServer;
-const dirs: string[] = [];
-const served: Served[] = [];
+const served: EmbeddedInboxServer[] = [];
 
-async function serve(name: string): Promise<Served> {
-  const state = await tempDir();
-  dirs.push(state);
-  const transport = new StdioClientTransport({
+const serve = (name: string) =>
+  spawnEmbeddedInboxServer(name, {
     command: process.execPath,
     args: [DIST_MAIN, "serve", "--store", redis.url],
-    env: {
-      PATH: process.env.PATH ?? "",
-      MAIL_EVENTS_STATE_DIR: state,
-      MAIL_EVENTS_SMTP_PORT: "0",
-      MAIL_EVENTS_HTTP_PORT: "0",
-    },
-    stderr: "pipe",
   });
-  let stderr = "";
-  transport.stderr?.on("data", (d) => {
-    stderr += d;
-  });
-  const client = new Client({ name, version: "0" });
-  await client.connect(transport);
-  await client.listTools();
-  const ready = /ready: .*SMTP smtp:\/\/127\.0\.0\.1:(\d+)/;
-  await until(() => ready.test(stderr), 15_000, `${name}'s inbox (stderr: ${stderr})`);
-  return { client, smtpPort: Number(ready.exec(stderr)?.[1]), close: () => client.close() };
-}
 
-const call = async (s: Served, name: string, args: Record<string, unknown>) => {
+const call = async (s: EmbeddedInboxServer, name: string, args: Record<string, unknown>) => {
   const result = (await s.client.callTool({ name, arguments: args }, undefined, {
     timeout: 30_000,
   })) as CallToolResult;
@@ -65,12 +36,11 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const s of served) await s.close();
   await redis?.close();
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
 describe("two serve processes with their own inboxes on one Redis", () => {
   it("share one pull position and one never-twice set, though each serves the log on other ports", async () => {
-    const [a, b] = served as [Served, Served];
+    const [a, b] = served as [EmbeddedInboxServer, EmbeddedInboxServer];
     const identity = "fleet@x.test";
     for (let i = 1; i <= 6; i++) {
       await sendWithPython(i % 2 === 0 ? a.smtpPort : b.smtpPort, {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { FileCursorStore } from "../src/cursors/file-cursor-store.js";
 import { RedisCursorStore } from "../src/cursors/redis-cursor-store.js";
 import type { CursorStore } from "../src/cursors/store.js";
@@ -11,23 +11,13 @@ import { silentLogger } from "../src/log.js";
 import { parseStoreUrl } from "../src/store/store-url.js";
 import { FakeInboxbase } from "./fakes/inboxbase-server.js";
 import { startHarness, tempDir } from "./helpers/harness.js";
-import { RedisServer } from "./helpers/redis-server.js";
+import { redisForFile } from "./helpers/redis-server.js";
 import { until } from "./helpers/until.js";
 
 const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 const EMAILS = 30;
 
-let redis: RedisServer;
-const closers: (() => Promise<void>)[] = [];
-beforeAll(async () => {
-  redis = await RedisServer.start();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  for (const close of closers.splice(0).reverse()) await close().catch(() => {});
-});
+const { url: redisUrl, closers } = redisForFile();
 
 type Wait = { found: boolean; email?: { id: string; subject: string } };
 
@@ -108,7 +98,7 @@ describe("two servers waiting on one identity at the same instant", () => {
     closers.push(() => fake.close());
     const identity = "claims@x.test";
     fake.ensure(identity);
-    const store = `${redis.url}/2`;
+    const store = `${redisUrl()}/2`;
     const servers = await Promise.all(
       ["a", "b"].map(async (name) => {
         const stateDir = await tempDir(`claim-${name}-`);
@@ -142,7 +132,7 @@ async function twoStores(
   closers.push(() => rm(dir, { recursive: true, force: true }));
   const open = async (): Promise<CursorStore> => {
     if (kind === "file") return FileCursorStore.open(dir, silentLogger);
-    const spec = parseStoreUrl(`${redis.url}/3`);
+    const spec = parseStoreUrl(`${redisUrl()}/3`);
     if (typeof spec === "string" || spec.kind !== "redis") throw new Error(String(spec));
     return new RedisCursorStore(spec, silentLogger, { prefix });
   };

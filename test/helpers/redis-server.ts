@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { createServer, Socket } from "node:net";
 import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { tempDir } from "./harness.js";
 
 /** The path of redis-server, or a failure telling how to install it (never a silent skip). */
@@ -146,4 +147,29 @@ export class RedisServer {
     await this.stop();
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One real redis-server for a whole test file, and `closers` run after each test (newest
+ * first), for the servers and clients a test starts on it. `url()` is the server's URL.
+ */
+export function redisForFile(): { url(): string; closers: (() => Promise<void>)[] } {
+  let redis: RedisServer | undefined;
+  const closers: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    redis = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close().catch(() => {});
+  });
+  return {
+    url() {
+      if (redis === undefined) throw new Error("redisForFile: used outside a test");
+      return redis.url;
+    },
+    closers,
+  };
 }
