@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { processProbe } from "../src/lock/process-probe.js";
-import { DIST_MAIN, requireDist, spawnInbox, tempDirsPerFile } from "./helpers/smtp-inbox.js";
+import { runCli } from "./helpers/cli-run.js";
+import { requireDist, spawnInbox, tempDirsPerFile } from "./helpers/smtp-inbox.js";
 
 beforeAll(() => requireDist());
 const dir = tempDirsPerFile();
@@ -15,24 +15,13 @@ const lockOf = (stateDir: string) =>
     smtpPort: number;
   };
 
-/** Runs `mail-events-mcp inbox` to its exit; resolves with its exit code and stderr. */
-async function inboxRunToExit(stateDir: string): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [DIST_MAIN, "inbox"], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      MAIL_EVENTS_STATE_DIR: stateDir,
-      MAIL_EVENTS_SMTP_PORT: "0",
-      MAIL_EVENTS_HTTP_PORT: "0",
-    },
-    stdio: ["ignore", "ignore", "pipe"],
+/** Runs `mail-events-mcp inbox` to its exit (a refused start); resolves with its exit code and stderr. */
+const inboxRunToExit = (stateDir: string) =>
+  runCli(["inbox"], {
+    MAIL_EVENTS_STATE_DIR: stateDir,
+    MAIL_EVENTS_SMTP_PORT: "0",
+    MAIL_EVENTS_HTTP_PORT: "0",
   });
-  let stderr = "";
-  child.stderr.on("data", (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, "exit");
-  return { code: code as number | null, stderr };
-}
 
 describe("the inbox's state lock", () => {
   it("an inbox killed with SIGKILL and started again on the same state directory starts at once", async () => {
