@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Logger } from "../log.js";
 import { isRecord, str } from "../mail/event.js";
 import type { Redactor } from "./redact.js";
 import { SYNTHETIC_PREFIX } from "./sse-position.js";
@@ -42,4 +43,25 @@ export function decodeFrame(
     },
     data,
   };
+}
+
+/**
+ * `decodeFrame`, saying on the log what was skipped when the data is not a JSON object: one
+ * bad frame must not cost the events behind it. (Redacted whole, then cut: a cut first could
+ * leave half a token that no longer matches.)
+ */
+export function decodeFrameOrSkip(
+  message: SseMessage,
+  redact: Redactor,
+  log: Logger,
+  where: { kind: string; identity: string },
+): ReturnType<typeof decodeFrame> {
+  const frame = decodeFrame(message, redact);
+  if (frame === undefined) {
+    const id = message.id ? ` (id ${redact.text(message.id).slice(0, 80)})` : "";
+    log.warn(
+      `${where.kind}: skipped an event for ${where.identity} whose data is not a JSON object${id}: ${JSON.stringify(redact.text(message.data).slice(0, 80))}`,
+    );
+  }
+  return frame;
 }

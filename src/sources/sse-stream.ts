@@ -2,13 +2,15 @@ import { abortedError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { type NormalizedEvent, typeMatcher } from "../mail/event.js";
 import type { HttpClient } from "./http-client.js";
+import { RecentIds } from "./recent-ids.js";
 import type { Page, Position, PullRequest } from "./source.js";
 import type { SseDialect, SseTuning } from "./sse-dialect.js";
-import { decodeFrame } from "./sse-frame.js";
+import { decodeFrameOrSkip } from "./sse-frame.js";
 import { advance, MAX_ID_CHARS } from "./sse-position.js";
 import { readSse, type SseMessage } from "./sse-reader.js";
 import { afterEnding } from "./sse-reconnect.js";
 import { TakeClock } from "./take-clock.js";
+import { WakeableSleep } from "./wakeable-sleep.js";
 
 /** Told of every event a stream keeps, with the positions just before and just after it. */
 export type OnReceived = (event: NormalizedEvent, before: Position, after: Position) => void;
@@ -44,7 +46,7 @@ export class SseStream {
   readonly #onReceived: OnReceived | undefined;
   #tail: Position;
   #buffer: { event: NormalizedEvent; position: Position }[] = [];
-  readonly #recent = new Set<string>();
+  readonly #recent: RecentIds;
   #conn: Connection | undefined;
   #openedAt = 0;
   #lastEventAt = 0;
@@ -53,7 +55,7 @@ export class SseStream {
   #serverRetryMs: number | undefined;
   #lastError: unknown;
   #fatal: unknown;
-  #wake: (() => void) | undefined;
+  readonly #sleeper = new WakeableSleep();
 
   constructor(options: {
     http: HttpClient;
@@ -73,6 +75,7 @@ export class SseStream {
     this.#keep = typeMatcher(options.types);
     this.#log = options.log;
     this.#t = options.tuning;
+    this.#recent = new RecentIds(options.tuning.recentIds);
     this.#positions = options.positions;
     this.#onReceived = options.onReceived;
     this.#tail = options.from;
@@ -82,7 +85,7 @@ export class SseStream {
 
   /** Ids delivered elsewhere (another process, a stored cursor) that must not come back. */
   remember(ids: readonly string[]): void {
-    for (const id of ids) this.#addRecent(id);
+    for (const id of ids) this.#recent.add(id);
   }
 
   /** Reads until `limit` events, the window's end, or (window 0) what is already waiting. */
@@ -125,7 +128,7 @@ export class SseStream {
           buffered > 0 ? this.#lastEventAt + settle : undefined,
           clock.zero && open ? quietSince + clock.graceMs : undefined,
         );
-        await this.#sleep(wakeAt - now);
+        await this.#sleeper.sleep(wakeAt - now);
       }
       const taken = this.#buffer.splice(0, request.limit);
       const position = this.#buffer.length === 0 ? this.#tail : (taken.at(-1)?.position ?? this.#tail);
@@ -146,7 +149,7 @@ export class SseStream {
     this.closed = true;
     this.#stop();
     this.#buffer = [];
-    this.#wake?.();
+    this.#sleeper.wake();
   }
 
   #connect(): void {
@@ -173,7 +176,7 @@ export class SseStream {
           conn.openedAt = Date.now();
           this.#openedAt = conn.openedAt;
           this.#lastError = undefined;
-          this.#wake?.();
+          this.#sleeper.wake();
         },
         onId: (id) => {
           if (!conn.stopping) this.#onId(id);
@@ -217,7 +220,7 @@ export class SseStream {
       this.#retryAt = next.retryAt;
       if ("lastError" in next) this.#lastError = next.lastError;
     }
-    this.#wake?.();
+    this.#sleeper.wake();
   }
 
   /** An id-only frame: later reconnects resume after it, though no event came with it. */
@@ -231,20 +234,14 @@ export class SseStream {
   /** Returns true when the frame was a new event (kept or filtered out), false otherwise. */
   #onMessage(message: SseMessage): boolean {
     if (message.data.trim() === "") return false;
-    const redact = this.#http.redact;
-    const frame = decodeFrame(message, redact);
-    if (frame === undefined) {
-      // One bad frame must not cost the events behind it. (Redacted whole, then cut: a cut
-      // first could leave half a token that no longer matches.)
-      const id = message.id ? ` (id ${redact.text(message.id).slice(0, 80)})` : "";
-      this.#log.warn(
-        `${this.#dialect.kind}: skipped an event for ${this.#identity} whose data is not a JSON object${id}: ${JSON.stringify(redact.text(message.data).slice(0, 80))}`,
-      );
-      return false;
-    }
+    const frame = decodeFrameOrSkip(message, this.#http.redact, this.#log, {
+      kind: this.#dialect.kind,
+      identity: this.#identity,
+    });
+    if (frame === undefined) return false;
     const { event, upstreamId } = this.#dialect.normalize(frame.message, frame.data, this.#identity);
     if (this.#recent.has(event.id)) return false; // at-least-once: already delivered
-    this.#addRecent(event.id);
+    this.#recent.add(event.id);
     const before = this.#tail;
     this.#tail = advance(this.#tail, event, upstreamId);
     // Skipped events still move the tail, so a reconnect does not fetch them again.
@@ -256,17 +253,8 @@ export class SseStream {
     this.#lastEventAt = Date.now();
     // Nobody is reading: stop filling memory; the next pull resumes from the tail.
     if (!this.busy && this.#buffer.length >= this.#t.maxBuffered) this.#stop();
-    this.#wake?.();
+    this.#sleeper.wake();
     return true;
-  }
-
-  #addRecent(id: string): void {
-    this.#recent.delete(id);
-    this.#recent.add(id);
-    if (this.#recent.size > this.#t.recentIds) {
-      const oldest = this.#recent.values().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
-    }
   }
 
   #stop(): void {
@@ -275,17 +263,5 @@ export class SseStream {
     conn.stopping = true;
     this.#conn = undefined;
     conn.controller.abort();
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        if (this.#wake === done) this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(0, ms));
-      this.#wake = done;
-    });
   }
 }
