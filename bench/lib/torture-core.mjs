@@ -176,22 +176,28 @@ export async function runTorture({
 
   /**
    * Lives of one client until enough kills: spawn a server, run `live(child, isKilled)` until
-   * the random SIGKILL (timed from the spawn, so it also lands during start-up and the
-   * handshake), then `after(killed)`, and again.
+   * the random SIGKILL, then `after(killed)`, and again. Every other life the kill is timed
+   * from the spawn, so it also lands during start-up and the handshake; the others from the
+   * handshake, so a machine slow to start servers still has kills land while they work.
    */
   const lives = async (name, live, after) => {
-    while (!done()) {
+    for (let n = 0; !done(); n++) {
       const life = minLifeMs + Math.random() * (maxLifeMs - minLifeMs);
       let transport;
       let killed = false;
-      const killer = setTimeout(() => {
-        killed = true;
-        if (transport?.pid) {
-          try {
-            process.kill(transport.pid, "SIGKILL");
-          } catch {}
-        }
-      }, life);
+      let killer;
+      const arm = () => {
+        killer = setTimeout(() => {
+          killed = true;
+          if (transport?.pid) {
+            try {
+              process.kill(transport.pid, "SIGKILL");
+            } catch {}
+          }
+        }, life);
+      };
+      const fromSpawn = n % 2 === 0;
+      if (fromSpawn) arm();
       let child;
       try {
         child = await connectChild({
@@ -203,6 +209,7 @@ export async function runTorture({
           },
         });
         stats.spawns++;
+        if (!fromSpawn) arm();
       } catch (error) {
         clearTimeout(killer);
         if (killed) stats.kills++;
