@@ -12,6 +12,8 @@ import { Candidates } from "./wait-claim.js";
 import { type Extra, startProgress } from "./wait-progress.js";
 import type { WaitInput } from "./wait-schemas.js";
 
+/** How long after a wait's deadline the answer to its last long-poll may still arrive. */
+const ANSWER_GRACE_MS = 2_000;
 /** An upstream clock this far behind ours still never makes a wait skip fresh mail. */
 const CLOCK_MARGIN_MS = 5_000;
 
@@ -50,8 +52,10 @@ export async function waitForEmail(
   const deadline = started + totalMs;
   const notBefore = after === undefined ? started - input.maxAgeSeconds * 1000 : Number.NEGATIVE_INFINITY;
   const signal = callSignal(extra.signal, context);
-  // Transient upstream failures are retried until the wait's own deadline (at least 1 s).
-  const retryUntil = () => Math.max(deadline, context.now() + 1000);
+  // Transient upstream failures are retried until the wait's own deadline (at least 1 s),
+  // and the last long-poll, which ends at that deadline, gets time for its answer to travel:
+  // a busy upstream answering a few ms late is a wait that found nothing, not a timeout.
+  const retryUntil = () => Math.max(deadline + ANSWER_GRACE_MS, context.now() + 1000);
   const stopProgress = startProgress(extra, context, started, totalMs, identity);
   try {
     await cursors.settled();

@@ -38,6 +38,8 @@ export class FakeInboxbase {
   token: string | undefined;
   url = "";
   now: () => number = Date.now;
+  /** How late an empty long-poll answers after its `timeoutMs`, as a busy upstream does. */
+  answerLateMs = 0;
   #waiters = new Set<Waiter>();
   #server = new LoopbackServer((req, res) => void this.#handle(req, res));
 
@@ -152,7 +154,7 @@ export class FakeInboxbase {
     if (page.events.length === 0 && timeoutMs > 0) {
       await new Promise<void>((resolve) => {
         const waiter: Waiter = { identity, wake: () => done() };
-        const timer = setTimeout(() => done(), timeoutMs);
+        const timer = setTimeout(() => done(), timeoutMs + this.answerLateMs);
         const done = () => {
           clearTimeout(timer);
           this.#waiters.delete(waiter);
