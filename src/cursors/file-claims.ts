@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PRIVATE_FILE_MODE } from "../state-dir.js";
+import { makeDirs, PRIVATE_FILE_MODE } from "../state-dir.js";
 import { CLAIM_LEASE_MS, type ClaimResult } from "./claims.js";
 import { withLock } from "./durable-file.js";
 
@@ -74,7 +74,8 @@ export class FileClaims {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === "EEXIST") return false;
         if (code !== "ENOENT" || attempt > 0) throw error;
-        mkdirSync(this.dir, { mode: 0o700 });
+        // Another process may create it at the same instant: that is no failure.
+        makeDirs(this.dir);
       }
     }
     return false;
