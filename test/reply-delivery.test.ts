@@ -95,9 +95,10 @@ describe("a cursor moves only once its reply has been handed over", () => {
     first.stopReading();
     for (const [i, identity] of identities.entries()) first.send(pull(10 + i, identity));
     await until(() => fake.requests.filter((u) => u.searchParams.get("limit") === "200").length === 5);
-    // Replies are being written: bytes wait in our end of the pipe, the rest is stuck.
-    await until(() => first.child.stdout.readableLength > 0);
-    await new Promise((r) => setTimeout(r, 300)); // room for a commit that raced ahead of its reply
+    // Replies are being written until our end is full: then the pipe fills and the server's
+    // writes stall, so whatever it would commit ahead of a reply it has had the chance to.
+    const out = first.child.stdout;
+    await until(() => out.readableLength >= out.readableHighWaterMark);
     first.child.kill("SIGKILL");
     // What the client did receive: everything left in the pipe is still readable.
     const chunks: Buffer[] = [];
