@@ -173,14 +173,19 @@ export class FileCursorStore extends BufferedCursorStore {
         return result;
       });
     } catch (error) {
-      if (error instanceof MailEventsError) throw error; // the lock's own message names its file
-      if (isStateDirFailure(error)) throw stateDirError(dirname(this.file), error);
-      throw new MailEventsError(
-        "CURSOR_STORE",
-        `could not save cursors to ${this.file} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,
-        { cause: error },
-      );
+      throw this.#writeError(error, `save cursors to ${this.file}`);
     }
+  }
+
+  /** A failed locked write as the user reads it: the lock's own message, the state dir, or what. */
+  #writeError(error: unknown, what: string): Error {
+    if (error instanceof MailEventsError) return error; // the lock's own message names its file
+    if (isStateDirFailure(error)) return stateDirError(dirname(this.file), error);
+    return new MailEventsError(
+      "CURSOR_STORE",
+      `could not ${what} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,
+      { cause: error },
+    );
   }
 
   async updateGroup<T>(key: string, change: (record: GroupRecord | undefined) => GroupChange<T>): Promise<T> {
@@ -198,13 +203,7 @@ export class FileCursorStore extends BufferedCursorStore {
         return result;
       });
     } catch (error) {
-      if (error instanceof MailEventsError) throw error; // the lock's own message names its file
-      if (isStateDirFailure(error)) throw stateDirError(dirname(this.file), error);
-      throw new MailEventsError(
-        "CURSOR_STORE",
-        `could not update the consumer group in ${this.groupsFile} (${(error as Error).message}); check that MAIL_EVENTS_STATE_DIR is writable`,
-        { cause: error },
-      );
+      throw this.#writeError(error, `update the consumer group in ${this.groupsFile}`);
     }
   }
 
