@@ -6,6 +6,7 @@ import { MailsSource } from "../src/sources/mails.js";
 import type { Position } from "../src/sources/source.js";
 import { FakeMails } from "./fakes/sse-mails.js";
 import { sseSourceHarness } from "./helpers/sse-source-harness.js";
+import { until } from "./helpers/until.js";
 
 const BOX = "agent@mails.test";
 const { cleanups, setup, pullReq, drain } = sseSourceHarness({
@@ -38,7 +39,7 @@ describe("mails source", () => {
           fake.add(BOX, { subject: `n${i}` });
           // Time-bounded windows: pace the events to the reconnects so there are ≥ 50 of them.
           if (ids) await sleep(1);
-          else await waitFor(() => fake.connections.length >= i / 2 + 1, 5_000);
+          else await until(() => fake.connections.length >= i / 2 + 1, 5_000);
         }
       })();
       const { events } = await drain(source, 100, start, { limit: 7 });
@@ -196,19 +197,11 @@ describe("mails source", () => {
     const controller = new AbortController();
     const pending = source.pull(pullReq(null, { timeoutMs: 20_000, signal: controller.signal }));
     const outcome = pending.catch((e: unknown) => e);
-    await waitFor(() => fake.open.length === 1);
+    await until(() => fake.open.length === 1);
     const conn = fake.open[0];
     controller.abort();
     expect(await outcome).toMatchObject({ code: "ABORTED" });
-    const closed = await Promise.race([conn?.closed.then(() => true), sleep(1_000).then(() => false)]);
+    const closed = await Promise.race([conn?.closed.then(() => true), sleep(10_000).then(() => false)]);
     expect(closed).toBe(true);
   });
 });
-
-async function waitFor(check: () => boolean, ms = 2_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(5);
-  }
-}

@@ -5,6 +5,7 @@ import { MoltedSource } from "../src/sources/molted.js";
 import type { Position, PullRequest } from "../src/sources/source.js";
 import { FakeMolted } from "./fakes/sse-molted.js";
 import { sseSourceHarness } from "./helpers/sse-source-harness.js";
+import { until } from "./helpers/until.js";
 
 const TENANT = "tenant_abc123";
 const { cleanups, setup, pullReq, drain } = sseSourceHarness({
@@ -20,7 +21,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 /** Where a stream stands after its first event (molted replays only after an id). */
 async function anchored(fake: FakeMolted, source: MoltedSource, extra: Partial<PullRequest> = {}) {
   const first = source.pull(pullReq(null, { timeoutMs: 2_000, ...extra }));
-  await waitFor(() => fake.open.length > 0);
+  await until(() => fake.open.length > 0);
   fake.add(TENANT, "send.queued", { n: 0 });
   const page = await first;
   expect(marks(page.events)).toEqual([0]);
@@ -91,7 +92,7 @@ describe("molted source", () => {
     cleanups.push(() => source.close());
     const start = await anchored(fake, source);
     for (let i = 1; i <= 30; i++) fake.add(TENANT, "delivery.sent", { n: i });
-    await waitFor(() => fake.open.length === 0); // nobody reading: the stream paused itself
+    await until(() => fake.open.length === 0); // nobody reading: the stream paused itself
     const { events } = await drain(source, 30, start, { limit: 8 });
     expect(marks(events)).toEqual(range(1, 30));
     expect(fake.connections.at(-1)?.url.searchParams.get("since")).toBe(fake.log[10]?.id);
@@ -180,7 +181,7 @@ describe("molted source", () => {
       return source.pull(pullReq(from, { timeoutMs }));
     };
     expect((await wait(200)).events).toEqual([]);
-    await waitFor(() => fake.open.length > 0);
+    await until(() => fake.open.length > 0);
     fake.add(TENANT, "inbound.routed", { n: 1 }); // between the two waits
     const next = await wait(2_000);
     expect(marks(next.events)).toEqual([1]);
@@ -206,7 +207,7 @@ describe("molted source", () => {
     const { fake, source } = await setup();
     fake.add(TENANT, "delivery.sent", { n: 0 }); // before anything listened: molted cannot replay it
     const first = source.pull(pullReq(null, { timeoutMs: 2_000 }));
-    await waitFor(() => fake.open.length > 0);
+    await until(() => fake.open.length > 0);
     fake.add(TENANT, "delivery.sent", { n: 1 });
     const page = await first;
     expect(page.startedLive).toBe(true);
@@ -268,18 +269,10 @@ describe("molted source", () => {
     const outcome = source
       .pull(pullReq(null, { timeoutMs: 20_000, signal: controller.signal }))
       .catch((e: unknown) => e);
-    await waitFor(() => fake.open.length === 1);
+    await until(() => fake.open.length === 1);
     const conn = fake.open[0];
     controller.abort();
     expect(await outcome).toMatchObject({ code: "ABORTED" });
-    expect(await Promise.race([conn?.closed.then(() => true), sleep(1_000).then(() => false)])).toBe(true);
+    expect(await Promise.race([conn?.closed.then(() => true), sleep(10_000).then(() => false)])).toBe(true);
   });
 });
-
-async function waitFor(check: () => boolean, ms = 2_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(5);
-  }
-}

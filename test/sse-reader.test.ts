@@ -1,10 +1,10 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../src/sources/http-client.js";
 import { readSse, type SseMessage } from "../src/sources/sse-reader.js";
+import { until } from "./helpers/until.js";
 
 /** A stream exercising every field, comments, CRLF and multi-byte characters. */
 const BODY = [
@@ -105,7 +105,7 @@ describe("readSse", () => {
     const error = await read("/endless", { maxBufferChars: 64 * 1024 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "UPSTREAM_BAD_PAYLOAD" });
     expect(String((error as Error).message)).toMatch(/without completing a line/);
-    await waitFor(() => closes.includes("/endless"));
+    await until(() => closes.includes("/endless"));
   });
 
   it("honours an id-only frame: the last id moves, no event is emitted", async () => {
@@ -127,7 +127,7 @@ describe("readSse", () => {
     const error = await read("/many-data-lines", { maxBufferChars: 64 * 1024 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "UPSTREAM_BAD_PAYLOAD" });
     expect(String((error as Error).message)).toMatch(/without completing an event/);
-    await waitFor(() => closes.includes("/many-data-lines"));
+    await until(() => closes.includes("/many-data-lines"));
   });
 
   it("closes the socket as soon as the call is cancelled", async () => {
@@ -135,10 +135,10 @@ describe("readSse", () => {
     const before = closes.filter((p) => p === "/hang").length;
     const opened = opens.filter((p) => p === "/hang").length;
     const reading = read("/hang", { signal: controller.signal }).catch((e: unknown) => e);
-    await waitFor(() => opens.filter((p) => p === "/hang").length > opened);
+    await until(() => opens.filter((p) => p === "/hang").length > opened);
     controller.abort();
     expect(await reading).toMatchObject({ code: "ABORTED" });
-    await waitFor(() => closes.filter((p) => p === "/hang").length > before);
+    await until(() => closes.filter((p) => p === "/hang").length > before);
   });
 
   it("maps 401 to UPSTREAM_AUTH naming MAIL_EVENTS_TOKEN", async () => {
@@ -151,11 +151,3 @@ describe("readSse", () => {
     expect(await read("/json").catch((e: unknown) => e)).toMatchObject({ code: "UPSTREAM_BAD_PAYLOAD" });
   });
 });
-
-async function waitFor(check: () => boolean, ms = 2_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await sleep(5);
-  }
-}

@@ -104,31 +104,21 @@ export class SseStream {
           throw this.#fatal;
         }
         const now = Date.now();
-        const buffered = this.#buffer.length;
-        const quietSince = clock.quietSince(this.#openedAt, this.#lastEventAt);
-        const open = this.#conn?.openedAt !== undefined;
-        const settle = clock.settleMs(this.#openedAt, this.#lastEventAt);
-        if (buffered >= request.limit) break;
-        if (buffered > 0 && now - this.#lastEventAt >= settle) break;
-        if (clock.zero && open && now - quietSince >= clock.graceMs) break;
-        if (now >= clock.windowEnd) {
-          if (open || buffered > 0 || this.#lastError === undefined) break;
-          // Upstream is failing: keep retrying, like every other request, until the deadline.
-          if (now >= clock.deadline) throw this.#lastError;
-        }
-        let reconnectAt: number | undefined;
-        if (this.#conn === undefined) {
-          if (this.#lastError !== undefined && this.#retryAt >= clock.deadline) throw this.#lastError;
-          if (now >= this.#retryAt) this.#connect();
-          else reconnectAt = this.#retryAt;
-        }
-        const wakeAt = clock.wakeAt(
+        const step = clock.next({
           now,
-          reconnectAt,
-          buffered > 0 ? this.#lastEventAt + settle : undefined,
-          clock.zero && open ? quietSince + clock.graceMs : undefined,
-        );
-        await this.#sleeper.sleep(wakeAt - now);
+          buffered: this.#buffer.length,
+          limit: request.limit,
+          openedAt: this.#openedAt,
+          lastEventAt: this.#lastEventAt,
+          open: this.#conn?.openedAt !== undefined,
+          connected: this.#conn !== undefined,
+          failing: this.#lastError !== undefined,
+          retryAt: this.#retryAt,
+        });
+        if (step.kind === "done") break;
+        if (step.kind === "fail") throw this.#lastError;
+        if (step.connect) this.#connect();
+        await this.#sleeper.sleep(step.until - now);
       }
       const taken = this.#buffer.splice(0, request.limit);
       const position = this.#buffer.length === 0 ? this.#tail : (taken.at(-1)?.position ?? this.#tail);
