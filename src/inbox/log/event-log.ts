@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "../../log.js";
 import type { Received } from "../smtp/spool.js";
 import { storeInFiles } from "./file-mail.js";
+import { GroupCommit } from "./group-commit.js";
 import type { AppendInput, InboxLog } from "./inbox-log.js";
 import { rewriteLog } from "./log-compaction.js";
 import { entryOf } from "./log-entry.js";
@@ -55,8 +56,7 @@ export class EventLog implements InboxLog {
   #file!: LogFile;
   #lastSeq = 0;
   #lastTs = 0;
-  #queue: Pending[] = [];
-  #flushing: Promise<void> | undefined;
+  readonly #commits = new GroupCommit<Pending>((batch) => this.#write(batch));
   #closed = false;
   readonly #waiters = new Waiters();
   readonly #recent = new RecentLines();
@@ -130,12 +130,7 @@ export class EventLog implements InboxLog {
       data: input.data,
     };
     const line = Buffer.from(`${JSON.stringify(record)}\n`);
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ record, line, resolve, reject });
-      this.#flushing ??= this.#flush().finally(() => {
-        this.#flushing = undefined;
-      });
-    });
+    return new Promise((resolve, reject) => this.#commits.push({ record, line, resolve, reject }));
   }
 
   /**
@@ -145,20 +140,14 @@ export class EventLog implements InboxLog {
    */
   async clear(identity: string): Promise<number> {
     if (this.#closed) throw new Error("the local inbox is shutting down");
-    for (let f = this.#flushing; f !== undefined; f = this.#flushing) await f;
-    let cleared = 0;
-    this.#flushing = (async () => {
-      cleared = this.index.clear(identity);
+    return this.#commits.exclusive(async () => {
+      const cleared = this.index.clear(identity);
       if (cleared > 0) {
         this.#header = { ...this.#header, seqFloor: this.#lastSeq };
         await this.#compact();
       }
-      await this.#flush(); // appends that queued meanwhile
-    })().finally(() => {
-      this.#flushing = undefined;
+      return cleared;
     });
-    await this.#flushing;
-    return cleared;
   }
 
   /** Reads the records behind `entries`, in the order given. */
@@ -188,7 +177,7 @@ export class EventLog implements InboxLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#flushing;
+    await this.#commits.settled();
     this.#waiters.wakeAll();
     await this.#file.close();
   }
@@ -224,37 +213,34 @@ export class EventLog implements InboxLog {
     };
   }
 
-  async #flush(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
-      let off: number;
-      try {
-        off = await this.#file.append(Buffer.concat(batch.map((p) => p.line)));
-      } catch (error) {
-        // Nothing in this batch was acknowledged, and the file was cut back to before it.
-        const reason = (error as Error).message;
-        this.#log.error(`local inbox: could not write the log in ${this.#dir}: ${reason}`);
-        const code = (error as NodeJS.ErrnoException).code;
-        for (const p of batch) {
-          p.reject(
-            Object.assign(new Error(`the local inbox could not store the message (${reason})`), { code }),
-          );
-        }
-        continue;
-      }
-      const woken = new Set<string>();
+  /** One group commit: the batch's lines in one write and one fsync, then visible to readers. */
+  async #write(batch: Pending[]): Promise<void> {
+    let off: number;
+    try {
+      off = await this.#file.append(Buffer.concat(batch.map((p) => p.line)));
+    } catch (error) {
+      // Nothing in this batch was acknowledged, and the file was cut back to before it.
+      const reason = (error as Error).message;
+      this.#log.error(`local inbox: could not write the log in ${this.#dir}: ${reason}`);
+      const code = (error as NodeJS.ErrnoException).code;
       for (const p of batch) {
-        this.index.add(entryOf(p.record, off, p.line.length));
-        off += p.line.length;
-        this.#recent.add(p.record.seq, p.line);
-        for (const id of p.record.ids) woken.add(id);
+        p.reject(
+          Object.assign(new Error(`the local inbox could not store the message (${reason})`), { code }),
+        );
       }
-      for (const p of batch) p.resolve(p.record);
-      this.#waiters.wake(woken);
-      const { deadBytes, liveBytes } = this.index;
-      if (deadBytes >= Math.max(this.#compactMinBytes, liveBytes)) await this.#compact();
+      return;
     }
+    const woken = new Set<string>();
+    for (const p of batch) {
+      this.index.add(entryOf(p.record, off, p.line.length));
+      off += p.line.length;
+      this.#recent.add(p.record.seq, p.line);
+      for (const id of p.record.ids) woken.add(id);
+    }
+    for (const p of batch) p.resolve(p.record);
+    this.#waiters.wake(woken);
+    const { deadBytes, liveBytes } = this.index;
+    if (deadBytes >= Math.max(this.#compactMinBytes, liveBytes)) await this.#compact();
   }
 
   /**
