@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { isMailEventsError, MailEventsError } from "../../errors.js";
+import type { MailEventsError } from "../../errors.js";
 import type { Logger } from "../../log.js";
 import {
   RedisConnection,
@@ -11,6 +11,7 @@ import type { AppendInput, InboxLog } from "./inbox-log.js";
 import { type LogRecord, seqOfEventId } from "./log-format.js";
 import { type LogEntry, LogIndex, type Retention } from "./log-index.js";
 import { linesOf } from "./recent-lines.js";
+import { StoreHealth } from "./redis-log-health.js";
 import { appendMail, loadStream, lostEpoch, readLines, readRaw } from "./redis-log-io.js";
 import { CLEAR, type LogKeys, logKeys } from "./redis-log-scripts.js";
 import { RedisLogTrim } from "./redis-log-trim.js";
@@ -55,7 +56,7 @@ export class RedisEventLog implements InboxLog {
   #opening: Promise<void> | undefined;
   readonly #trim: RedisLogTrim;
   #closed = false;
-  #down: MailEventsError | undefined;
+  readonly #health: StoreHealth;
   readonly #waiters = new Waiters();
   readonly #waits = new StreamWaits();
   readonly #inflight = new Set<Promise<unknown>>();
@@ -63,6 +64,7 @@ export class RedisEventLog implements InboxLog {
   private constructor(options: RedisEventLogOptions) {
     this.#keys = logKeys(options.prefix ?? "mail-events:");
     this.#log = options.log;
+    this.#health = new StoreHealth(options.log);
     this.#now = options.now ?? Date.now;
     this.#newIndex = () =>
       new LogIndex({
@@ -90,7 +92,7 @@ export class RedisEventLog implements InboxLog {
     try {
       await log.#load();
     } catch (error) {
-      log.#state(error as MailEventsError);
+      log.#health.set(error as MailEventsError);
       log.#opening = log.#retryOpen();
     }
     return log;
@@ -102,24 +104,12 @@ export class RedisEventLog implements InboxLog {
       if (this.#closed) return;
       try {
         await this.#load();
-        this.#state(undefined);
+        this.#health.set(undefined);
         return;
       } catch (error) {
-        this.#state(error as MailEventsError);
+        this.#health.set(error as MailEventsError);
       }
     }
-  }
-
-  /** Until the log is open, what a writer gets: the store's own failure. */
-  #notOpen(): MailEventsError | undefined {
-    if (this.#tailer !== undefined) return undefined;
-    return (
-      this.#down ??
-      new MailEventsError(
-        "STORE_UNAVAILABLE",
-        "the local inbox has not opened its log yet; check MAIL_EVENTS_STORE",
-      )
-    );
   }
 
   get epoch(): string {
@@ -143,7 +133,7 @@ export class RedisEventLog implements InboxLog {
   }
 
   checkAvailable(): void {
-    if (this.#down !== undefined) throw this.#down;
+    this.#health.check();
   }
 
   subscribe(identity: string, wake: () => void): () => void {
@@ -169,8 +159,8 @@ export class RedisEventLog implements InboxLog {
 
   storeMail(input: AppendInput, message: Received): Promise<LogRecord> {
     if (this.#closed) return Promise.reject(new Error("the local inbox is shutting down"));
-    const notOpen = this.#notOpen();
-    if (notOpen) return Promise.reject(notOpen);
+    const refusal = this.#health.refusal(this.#tailer !== undefined);
+    if (refusal) return Promise.reject(refusal);
     const stored = this.#store(input, message);
     this.#inflight.add(stored);
     return stored.finally(() => this.#inflight.delete(stored));
@@ -180,7 +170,7 @@ export class RedisEventLog implements InboxLog {
     const at = { epoch: this.#view.epoch, now: this.#now(), floor: this.#view.lastSeq };
     const record = await appendMail(this.#commands, this.#keys, at, input, message).catch(
       (error: unknown) => {
-        if (isMailEventsError(error) && error.code === "STORE_UNAVAILABLE") this.#down ??= error;
+        this.#health.failed(error);
         if (lostEpoch(error)) void this.#startOver();
         throw error;
       },
@@ -191,8 +181,8 @@ export class RedisEventLog implements InboxLog {
 
   async clear(identity: string): Promise<number> {
     if (this.#closed) throw new Error("the local inbox is shutting down");
-    const notOpen = this.#notOpen();
-    if (notOpen) throw notOpen;
+    const refusal = this.#health.refusal(this.#tailer !== undefined);
+    if (refusal) throw refusal;
     const k = this.#keys;
     const id = (await this.#commands
       .run("the local inbox could not clear mail", (client) =>
@@ -231,7 +221,7 @@ export class RedisEventLog implements InboxLog {
       stream: this.#keys.stream,
       after,
       onEntries: (entries) => this.#apply(entries, true),
-      onState: (error) => this.#state(error),
+      onState: (error) => this.#health.set(error),
     });
     this.#tailer = tailer;
     tailer.start();
@@ -255,23 +245,13 @@ export class RedisEventLog implements InboxLog {
       this.#view = new StreamView(this.#newIndex(), this.#view.lastSeq);
       this.#waiters.wakeAll();
       await this.#load().catch((error: MailEventsError) => {
-        this.#state(error);
+        this.#health.set(error);
         this.#opening = this.#retryOpen();
       });
     })().finally(() => {
       this.#reopening = undefined;
     });
     return this.#reopening;
-  }
-
-  #state(error: MailEventsError | undefined): void {
-    if (error === undefined) {
-      if (this.#down !== undefined) this.#log.info("local inbox: following its log in the store again");
-      this.#down = undefined;
-      return;
-    }
-    if (this.#down === undefined) this.#log.warn(error.message);
-    this.#down = error;
   }
 
   /** Feeds stream entries to the view; live ones wake readers and writers. */
