@@ -113,8 +113,13 @@ export class HttpClient {
     });
   }
 
-  /** Runs `attempt` until it succeeds, fails for good, or the deadline would pass. */
+  /**
+   * Runs `attempt` until it succeeds, fails for good, or the deadline would pass. A retry cut
+   * short by the deadline says what upstream last answered (HTTP 500, say), not only that time
+   * ran out: that is what the user has to act on.
+   */
   async retry<T>(options: Pick<CallOptions, "signal" | "deadline">, attempt: () => Promise<T>): Promise<T> {
+    let answered: MailEventsError | undefined;
     for (let failures = 0; ; failures++) {
       try {
         return await attempt();
@@ -124,7 +129,11 @@ export class HttpClient {
           await this.#onUnreachable();
         }
         const wait = this.retryPolicy.delay(failures, error);
-        if (wait === undefined || Date.now() + wait >= options.deadline) throw error;
+        if (wait === undefined || Date.now() + wait >= options.deadline) {
+          const timedOut = error instanceof MailEventsError && error.code === "UPSTREAM_TIMEOUT";
+          throw timedOut && answered !== undefined ? answered : error;
+        }
+        if (error instanceof MailEventsError && error.status !== undefined) answered = error;
         try {
           await sleep(wait, undefined, { signal: options.signal });
         } catch {

@@ -6,6 +6,8 @@ export type Hostility =
   | { kind: "status"; status: number; retryAfter?: string; body?: string; contentType?: string }
   | { kind: "endless-body"; status: number }
   | { kind: "hang" }
+  /** `status` answered to the first `times` requests, then every later one hangs. */
+  | { kind: "status-then-hang"; status: number; times: number }
   | { kind: "sse"; body: string };
 
 /**
@@ -42,6 +44,12 @@ export class HostileUpstream {
     const echo = (text: string) => text.replaceAll("{auth}", req.headers.authorization ?? "");
     switch (b.kind) {
       case "hang":
+        return;
+      case "status-then-hang":
+        if (this.requestTimes.length > b.times) return;
+        res
+          .writeHead(b.status, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: "down" }));
         return;
       case "status": {
         const headers: Record<string, string> = { "content-type": b.contentType ?? "application/json" };
