@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { measureIngest } from "./figures/ingest.mjs";
+import { measureBaselineIngest, measureIngest } from "./figures/ingest.mjs";
 import { measureLatency } from "./figures/latency.mjs";
 import { bigLog, measureFirstWait, measurePullWalk } from "./figures/log-walk.mjs";
 import { measureWaitMemory } from "./figures/memory.mjs";
@@ -93,6 +93,8 @@ What each row means:
 - **RSS, 50 waits**: VmRSS with 50 \`wait_for_email\` calls parked on distinct identities.
 - **SMTP ingest**: pooled nodemailer into \`mail-events-mcp inbox\` until the last 250; the inbox
   is then killed with SIGKILL and restarted, and every accepted message must be in its log.
+  Baselines in the same run, same client: a bare smtp-server sink that fsyncs one file per
+  mail before its 250, and one that keeps nothing (\`bench/lib/baseline-sink.mjs\`).
 - **pull walk**: \`pull_events\` (limit 200, committing) from seq 0 to the end of a 100k-event log.
 - **Redis store**: the event → result and pull walk figures, measured for a server with
   \`MAIL_EVENTS_STORE=redis://…\` (a redis-server the bench starts, AOF everysec) and one with
@@ -203,16 +205,23 @@ async function main() {
     });
 
     await figure("ingest", async () => {
-      const r = await measureIngest({
-        stateDir: state("ingest"),
-        messages: quick ? 300 : 1000,
-        reps: quick ? 1 : 3,
-      });
+      const sizes = { stateDir: state("ingest"), messages: quick ? 300 : 1000, reps: quick ? 1 : 3 };
+      const durable = await measureBaselineIngest({ ...sizes, mode: "fsync" });
+      const r = await measureIngest(sizes);
+      const bare = await measureBaselineIngest({ ...sizes, mode: "memory" });
+      const runs = (rates) => rates.map((x) => fmt(x, 0)).join(", ");
       row(
         "local inbox ingest over SMTP, durable",
-        `${fmt(r.rate, 0)} msgs/s${r.survivedAll ? "; all accepted survived SIGKILL" : "; **accepted mail lost after SIGKILL**"}`,
+        `${fmt(r.rate, 0)} msgs/s (runs ${runs(r.rates)})${r.survivedAll ? "; all accepted survived SIGKILL" : "; **accepted mail lost after SIGKILL**"}`,
         "≥ 500 msgs/s",
         r.rate >= 500 && r.survivedAll,
+        `bare smtp-server sink, one fsynced file per mail: ${fmt(durable.rate, 0)} msgs/s (runs ${runs(durable.rates)}); no disk: ${fmt(bare.rate, 0)} msgs/s (runs ${runs(bare.rates)})`,
+      );
+      row(
+        "ingest vs a bare smtp-server sink fsyncing each mail",
+        `${fmt(r.rate / durable.rate)}× its rate; ${fmt(r.rate / bare.rate)}× the no-disk sink's`,
+        "",
+        undefined,
       );
     });
 

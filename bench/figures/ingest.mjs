@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import nodemailer from "nodemailer";
@@ -7,8 +8,13 @@ import { ROOT, SERVER_ENTRY } from "../lib/mcp-child.mjs";
 import { median, withTimeout } from "../lib/stats.mjs";
 
 /** Starts `mail-events-mcp inbox` on free ports (`env` adds settings); resolves with its addresses from stdout. */
-export async function startInbox(stateDir, env = {}) {
-  const child = spawn(process.execPath, [SERVER_ENTRY, "inbox"], {
+export function startInbox(stateDir, env = {}) {
+  return startSink([SERVER_ENTRY, "inbox"], stateDir, env);
+}
+
+/** Starts `node <args>`, which prints its addresses as one JSON line on stdout. */
+async function startSink(args, stateDir, env = {}) {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
@@ -34,9 +40,64 @@ export async function startInbox(stateDir, env = {}) {
       reject(new Error(`inbox exited with ${code}: ${stderr.trim().split("\n").at(-1)}`)),
     );
   });
-  const addresses = await withTimeout(ready, 15_000, "the inbox to start");
+  const addresses = await withTimeout(ready, 15_000, `${args.join(" ")} to start`);
   const url = new URL(addresses.smtp);
   return { child, smtpPort: Number(url.port), http: addresses.http };
+}
+
+/** Sends `messages` small emails to `identity` over a pooled transport; resolves with msgs/s at the last 250. */
+async function sendAll(smtpPort, identity, messages, connections) {
+  const transport = nodemailer.createTransport({
+    host: "127.0.0.1",
+    port: smtpPort,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: connections,
+    maxMessages: Number.POSITIVE_INFINITY,
+  });
+  let accepted = 0;
+  try {
+    const t0 = performance.now();
+    const sends = Array.from({ length: messages }, (_, i) =>
+      transport
+        .sendMail({
+          from: "shop@bench.test",
+          to: identity,
+          subject: `Your code is ${100_000 + i}`,
+          text: `Hello,\n\nyour one-time code is ${100_000 + i}. It expires in 10 minutes.\n`,
+        })
+        .then(() => {
+          accepted++;
+        }),
+    );
+    await withTimeout(Promise.all(sends), 120_000, "SMTP ingest");
+    return { accepted, rate: accepted / ((performance.now() - t0) / 1000) };
+  } finally {
+    transport.close();
+  }
+}
+
+/**
+ * The same client into a bare smtp-server sink (bench/lib/baseline-sink.mjs), in the same run:
+ * `memory` (no disk: the protocol's and the client's own cost) and `fsync` (one fsynced file
+ * per message: the least a durable sink does). The inbox's rate over these is what the
+ * machine's noise does not move.
+ */
+export async function measureBaselineIngest({ stateDir, mode, messages = 1000, reps = 3, connections = 8 }) {
+  const rates = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const dir = join(stateDir, `baseline-${mode}-${rep}`);
+    await mkdir(dir, { recursive: true });
+    const sink = await startSink([join(ROOT, "bench/lib/baseline-sink.mjs"), mode, dir], dir);
+    try {
+      rates.push((await sendAll(sink.smtpPort, `baseline${rep}@bench.test`, messages, connections)).rate);
+    } finally {
+      sink.child.kill("SIGKILL");
+      await once(sink.child, "exit").catch(() => {});
+    }
+  }
+  return { rate: median(rates), rates };
 }
 
 async function countEvents(http, identity) {
@@ -69,34 +130,12 @@ export async function measureIngest({ stateDir, messages = 1000, reps = 3, conne
     const dir = join(stateDir, `ingest-${rep}`);
     const inbox = await startInbox(dir, env);
     const identity = `ingest${rep}@bench.test`;
-    const transport = nodemailer.createTransport({
-      host: "127.0.0.1",
-      port: inbox.smtpPort,
-      secure: false,
-      ignoreTLS: true,
-      pool: true,
-      maxConnections: connections,
-      maxMessages: Number.POSITIVE_INFINITY,
-    });
     let accepted = 0;
     try {
-      const t0 = performance.now();
-      const sends = Array.from({ length: messages }, (_, i) =>
-        transport
-          .sendMail({
-            from: "shop@bench.test",
-            to: identity,
-            subject: `Your code is ${100_000 + i}`,
-            text: `Hello,\n\nyour one-time code is ${100_000 + i}. It expires in 10 minutes.\n`,
-          })
-          .then(() => {
-            accepted++;
-          }),
-      );
-      await withTimeout(Promise.all(sends), 120_000, "SMTP ingest");
-      rates.push(accepted / ((performance.now() - t0) / 1000));
+      const sent = await sendAll(inbox.smtpPort, identity, messages, connections);
+      accepted = sent.accepted;
+      rates.push(sent.rate);
     } finally {
-      transport.close();
       inbox.child.kill("SIGKILL");
       await once(inbox.child, "exit").catch(() => {});
     }
