@@ -1,5 +1,7 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { callOk, connectChild, SERVER_ENTRY, serverEnv } from "../lib/mcp-child.mjs";
+import { callOk, connectChild, ROOT, SERVER_ENTRY, serverEnv } from "../lib/mcp-child.mjs";
 import { median, withTimeout } from "../lib/stats.mjs";
 
 const DAY = 86_400_000;
@@ -12,11 +14,17 @@ export async function bigLog(fake, events) {
   return { name, length };
 }
 
-/** pull_events (limit 200, committing) from the start of a 100k-event log to its end. */
+/**
+ * pull_events (limit 200, committing) from the start of a 100k-event log to its end. Then the
+ * same number of calls to a server replaying one captured page (replay-page-server.mjs): the
+ * SDK-and-stdio floor for pages that size, measured in the same run.
+ */
 export async function measurePullWalk({ fake, stateDir, log, reps = 3 }) {
   const child = await connectChild({ args: [SERVER_ENTRY], env: serverEnv(fake.url, stateDir) });
   const rates = [];
   const seconds = [];
+  let captured;
+  let pages = 0;
   try {
     for (let rep = 0; rep < reps; rep++) {
       const identity = `walk${rep}@bench.test`;
@@ -26,7 +34,17 @@ export async function measurePullWalk({ fake, stateDir, log, reps = 3 }) {
       let lastSeq = 0;
       const t0 = performance.now();
       for (let page = 0; page < maxPages; page++) {
-        const out = await callOk(child.client, "pull_events", { identity, limit: 200 });
+        const result = await child.client.callTool(
+          { name: "pull_events", arguments: { identity, limit: 200 } },
+          undefined,
+          { timeout: 120_000 },
+        );
+        if (result.isError) throw new Error(`pull_events failed: ${JSON.stringify(result.content)}`);
+        const out = result.structuredContent;
+        if (rep === 0) {
+          captured ??= result;
+          pages++;
+        }
         for (const event of out.events) {
           if (event.seq !== lastSeq + 1) throw new Error(`walk skipped from ${lastSeq} to ${event.seq}`);
           lastSeq = event.seq;
@@ -42,7 +60,29 @@ export async function measurePullWalk({ fake, stateDir, log, reps = 3 }) {
   } finally {
     await child.close();
   }
-  return { rate: median(rates), seconds: median(seconds), rates };
+  const floor = await replayWalk(captured, pages, stateDir, reps);
+  return { rate: median(rates), seconds: median(seconds), rates, floor };
+}
+
+/** `pages` calls answered with `page` by replay-page-server.mjs; events/s over `reps` runs. */
+async function replayWalk(page, pages, stateDir, reps) {
+  const file = join(stateDir, "captured-page.json");
+  await writeFile(file, JSON.stringify({ content: page.content, structuredContent: page.structuredContent }));
+  const perPage = page.structuredContent.events.length;
+  const child = await connectChild({ args: [join(ROOT, "bench/lib/replay-page-server.mjs"), file] });
+  const rates = [];
+  try {
+    for (let rep = 0; rep < reps; rep++) {
+      const t0 = performance.now();
+      for (let i = 0; i < pages; i++) {
+        await child.client.callTool({ name: "pull_events", arguments: { identity: "x", limit: 200 } });
+      }
+      rates.push((pages * perPage) / ((performance.now() - t0) / 1000));
+    }
+  } finally {
+    await child.close();
+  }
+  return { rate: median(rates), rates, pages, perPage, bytes: JSON.stringify(page).length };
 }
 
 /**
