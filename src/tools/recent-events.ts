@@ -12,8 +12,17 @@ function approxSize(value: unknown, cap: number, depth = 0): number {
   if (typeof value === "string") return value.length;
   if (value === null || typeof value !== "object" || depth > 8) return 8;
   let size = 16;
-  for (const item of Array.isArray(value) ? value : Object.entries(value).flat()) {
-    size += approxSize(item, cap - size, depth + 1);
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      size += approxSize(item, cap - size, depth + 1);
+      if (size > cap) return size;
+    }
+    return size;
+  }
+  // Keys and values alike, without building an array of entries per object (events are
+  // plain objects: no inherited keys).
+  for (const key in value) {
+    size += key.length + approxSize((value as Record<string, unknown>)[key], cap - size, depth + 1);
     if (size > cap) return size;
   }
   return size;

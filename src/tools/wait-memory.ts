@@ -21,7 +21,9 @@ const KNOWN_EVENTS = 10_000;
  */
 export class WaitMemory {
   readonly #checkpoints = new Map<string, Checkpoint[]>();
-  readonly #known = new Map<string, { position: Position; ts: number }>();
+  /** Where handed-out events stand: the newest generation, and the one before it (dropped whole). */
+  #known = new Map<string, Position>();
+  #knownBefore = new Map<string, Position>();
 
   /** Records that `position` was the end of `identity`'s log at `seenAt`. */
   checkpoint(identity: string, position: Position | null, seenAt: number): void {
@@ -50,12 +52,16 @@ export class WaitMemory {
 
   /** Remembers where `event` stands, so it can be named in `after`. */
   know(event: NormalizedEvent, position: Position): void {
-    this.#known.delete(event.id);
-    this.#known.set(event.id, { position, ts: event.ts });
-    if (this.#known.size > KNOWN_EVENTS) this.#known.delete(this.#known.keys().next().value as string);
+    // Two generations instead of evicting one entry per event: at least the last KNOWN_EVENTS
+    // events are remembered (at most twice that), at the cost of one Map set each.
+    if (this.#known.size >= KNOWN_EVENTS) {
+      this.#knownBefore = this.#known;
+      this.#known = new Map();
+    }
+    this.#known.set(event.id, position);
   }
 
   positionOf(id: string): Position | undefined {
-    return this.#known.get(id)?.position;
+    return this.#known.get(id) ?? this.#knownBefore.get(id);
   }
 }
