@@ -1,17 +1,6 @@
 import type { NormalizedEvent } from "../../src/mail/event.js";
 import { loadCorpus } from "./email-corpus.js";
-
-/** A seeded PRNG (mulberry32): the same seed gives the same events on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from "./fuzz-seed.js";
 
 // Pieces that stress extraction and trimming: code shapes and their decoys, keywords (also cut
 // inside longer words), action verbs, stale and promo words, links, HTML, escapes JSON must
@@ -108,7 +97,7 @@ const OTHER = ["delivery.sent", "delivery.bounced", "contact.updated", "unknown"
  * fields short and far over every trimming level — deterministic for a seed.
  */
 export function variedEvents(count: number, seed = 20261201): NormalizedEvent[] {
-  const next = random(seed);
+  const next = seeded(seed);
   const int = (n: number) => Math.floor(next() * n);
   const pick = <T>(list: readonly T[]): T => list[int(list.length)] as T;
   const text = (maxPieces: number) => {
