@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../log.js";
 import type { Position } from "../sources/source.js";
-import { type ClaimResult, releaseEntry } from "./claims.js";
+import { type Claim, type ClaimResult, claimOf, releaseEntry } from "./claims.js";
 import type { GroupChange, GroupRecord } from "./groups.js";
 import {
   keyOf,
@@ -68,22 +68,9 @@ export abstract class BufferedCursorStore implements CursorStore {
    * Claims `email` for the wait consumer `key` atomically against every other user of the
    * store (`claims.ts` decides), resolving once the claim is visible to them all.
    */
-  protected abstract takeClaim(
-    key: string,
-    source: string,
-    identity: string,
-    email: Returned,
-    epoch: string | undefined,
-    now: number,
-  ): Promise<ClaimResult>;
+  protected abstract takeClaim(claim: Claim, now: number): Promise<ClaimResult>;
   /** Lets go of a claim this store took (soon; a failure only leaves it to lapse). */
-  protected abstract dropClaim(
-    key: string,
-    source: string,
-    identity: string,
-    email: Returned,
-    epoch: string | undefined,
-  ): void;
+  protected abstract dropClaim(claim: Claim): void;
 
   get(source: string, identity: string, consumer: string): StoredCursor | undefined {
     return this.#memory.get(keyOf(source, identity, consumer));
@@ -139,19 +126,18 @@ export abstract class BufferedCursorStore implements CursorStore {
     email: Returned,
     epoch: string | undefined,
   ): Promise<ClaimResult> {
-    const key = keyOf(source, identity, WAIT_CONSUMER);
-    const inFlight = `${key}\n${email.id}`;
-    if (this.#claimed.has(inFlight)) return { claimed: false };
-    const result = await this.takeClaim(key, source, identity, email, epoch, this.now().getTime());
-    if (result.claimed) this.#claimed.add(inFlight);
+    const claim = claimOf(source, identity, email, epoch);
+    if (this.#claimed.has(claim.key)) return { claimed: false };
+    const result = await this.takeClaim(claim, this.now().getTime());
+    if (result.claimed) this.#claimed.add(claim.key);
     return result;
   }
 
   /** Lets go of a claim whose reply did not go out: the email is free for the next wait at once. */
   unclaim(source: string, identity: string, email: Returned, epoch: string | undefined): void {
-    const key = keyOf(source, identity, WAIT_CONSUMER);
-    this.#claimed.delete(`${key}\n${email.id}`);
-    this.dropClaim(key, source, identity, email, epoch);
+    const claim = claimOf(source, identity, email, epoch);
+    this.#claimed.delete(claim.key);
+    this.dropClaim(claim);
   }
 
   /** Releases a claim kept in the wait record itself: a later claim state that has lapsed. */
@@ -169,7 +155,7 @@ export abstract class BufferedCursorStore implements CursorStore {
 
   /** Adds an email to the wait consumer's returned set (durable soon, like `advance`). */
   remember(source: string, identity: string, returned: Returned, epoch: string | undefined): StoredCursor {
-    this.#claimed.delete(`${keyOf(source, identity, WAIT_CONSUMER)}\n${returned.id}`);
+    this.#claimed.delete(claimOf(source, identity, returned, epoch).key);
     const existing = this.get(source, identity, WAIT_CONSUMER);
     const entry = returnedEntry(source, identity, returned, epoch, existing, this.now());
     const stored = this.#stage(entry, false);

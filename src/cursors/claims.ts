@@ -1,4 +1,4 @@
-import { newer, type Returned, returnedEntry, type StoredCursor } from "./merge.js";
+import { keyOf, newer, type Returned, returnedEntry, type StoredCursor, WAIT_CONSUMER } from "./merge.js";
 
 /*
  * A wait returns an email only once it has claimed it (SPEC §3 "never twice", for waits at
@@ -13,6 +13,25 @@ import { newer, type Returned, returnedEntry, type StoredCursor } from "./merge.
 
 /** How long a claimed email stays hidden from other waits if its claimer dies before replying. */
 export const CLAIM_LEASE_MS = 5_000;
+
+/**
+ * One wait's claim on one email: the wait record it is decided against (`record`, the key of
+ * the identity's wait consumer) and the name of the claim itself (`key`: that record and the
+ * email's id), in this process and in the file store's `wait-claims/`.
+ */
+export interface Claim {
+  source: string;
+  identity: string;
+  email: Returned;
+  epoch: string | undefined;
+  record: string;
+  key: string;
+}
+
+export function claimOf(source: string, identity: string, email: Returned, epoch: string | undefined): Claim {
+  const record = keyOf(source, identity, WAIT_CONSUMER);
+  return { source, identity, email, epoch, record, key: `${record}\n${email.id}` };
+}
 
 export type ClaimResult =
   | { claimed: true }

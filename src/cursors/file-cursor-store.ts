@@ -4,11 +4,11 @@ import { MailEventsError } from "../errors.js";
 import type { Logger } from "../log.js";
 import { ensurePrivateDir, stateDirError } from "../state-dir.js";
 import { BufferedCursorStore, type Pending, type StoreOptions } from "./buffered-cursor-store.js";
-import { type ClaimResult, refusal } from "./claims.js";
+import { type Claim, type ClaimResult, claimOf, refusal } from "./claims.js";
 import { readIfExists, replaceDurably, withLock } from "./durable-file.js";
 import { FileClaims } from "./file-claims.js";
 import type { GroupChange, GroupRecord } from "./groups.js";
-import { keyOf, newer, type Returned, type StoredCursor, WAIT_CONSUMER } from "./merge.js";
+import { keyOf, newer, type Returned, type StoredCursor } from "./merge.js";
 
 interface CursorFile {
   version: 2;
@@ -105,23 +105,16 @@ export class FileCursorStore extends BufferedCursorStore {
    * fsync: a reply waits for no disk flush. The cursor file, read as it stands (its writes are
    * atomic renames) once the claim is held, says whether the email was returned for good.
    */
-  protected takeClaim(
-    key: string,
-    _source: string,
-    _identity: string,
-    email: Returned,
-    epoch: string | undefined,
-    now: number,
-  ): Promise<ClaimResult> {
-    return this.#claims.take(`${key}\n${email.id}`, now, () => {
+  protected takeClaim(claim: Claim, now: number): Promise<ClaimResult> {
+    return this.#claims.take(claim.key, now, () => {
       const onDisk = this.#parseDisk(readIfExists(this.file));
       for (const entry of Object.values(onDisk)) this.merged(entry);
-      return refusal(onDisk[key], email, epoch, now);
+      return refusal(onDisk[claim.record], claim.email, claim.epoch, now);
     });
   }
 
-  protected dropClaim(key: string, _source: string, _identity: string, email: Returned): void {
-    this.#dropping(this.#claims.drop(`${key}\n${email.id}`));
+  protected dropClaim(claim: Claim): void {
+    this.#dropping(this.#claims.drop(claim.key));
   }
 
   /** Claims being removed: `settled` waits for them too, so a released email is free once it resolves. */
@@ -146,7 +139,7 @@ export class FileCursorStore extends BufferedCursorStore {
     epoch: string | undefined,
   ): StoredCursor {
     const stored = super.remember(source, identity, returned, epoch);
-    const claimKey = `${keyOf(source, identity, WAIT_CONSUMER)}\n${returned.id}`;
+    const claimKey = claimOf(source, identity, returned, epoch).key;
     // A failed write keeps the claim: it lapses, and the email may come again (never lost).
     this.#dropping(
       super.settled().then(

@@ -1,9 +1,9 @@
 import type { Logger } from "../log.js";
 import { RedisConnection, type RedisConnectionOptions, type RedisSpec } from "../store/redis-connection.js";
 import { BufferedCursorStore, type Pending, type StoreOptions } from "./buffered-cursor-store.js";
-import { type ClaimResult, decideClaim } from "./claims.js";
+import { type Claim, type ClaimResult, decideClaim } from "./claims.js";
 import type { GroupChange, GroupRecord } from "./groups.js";
-import { newer, type Returned, type StoredCursor } from "./merge.js";
+import { newer, type StoredCursor } from "./merge.js";
 
 /** What an atomic change of one record writes (nothing when `write` is absent) and answers. */
 interface RecordChange<T> {
@@ -93,24 +93,11 @@ export class RedisCursorStore extends BufferedCursorStore {
     });
   }
 
-  protected takeClaim(
-    key: string,
-    source: string,
-    identity: string,
-    email: Returned,
-    epoch: string | undefined,
-    now: number,
-  ): Promise<ClaimResult> {
-    return this.#changeRecord(key, (stored) => decideClaim(stored, source, identity, email, epoch, now));
+  protected takeClaim({ record, source, identity, email, epoch }: Claim, now: number): Promise<ClaimResult> {
+    return this.#changeRecord(record, (stored) => decideClaim(stored, source, identity, email, epoch, now));
   }
 
-  protected dropClaim(
-    _key: string,
-    source: string,
-    identity: string,
-    email: Returned,
-    epoch: string | undefined,
-  ) {
+  protected dropClaim({ source, identity, email, epoch }: Claim): void {
     this.releaseInRecord(source, identity, email, epoch);
   }
 
