@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { defaultProcessProbe, isLocal, type ProcessId, type ProcessProbe } from "../lock/process-probe.js";
 import { makeDirs, PRIVATE_FILE_MODE } from "../state-dir.js";
 import { CLAIM_LEASE_MS, type ClaimResult } from "./claims.js";
 import { withLock } from "./durable-file.js";
@@ -14,20 +15,37 @@ import { withLock } from "./durable-file.js";
  * - a claim file is removed only under the directory's lock, and only by its owner (its
  *   token inside) or once it has lapsed, so no one ever removes a claim another holds;
  * - the owner removes it once the email's return is durable in the cursor file; a claimer
- *   reads the cursor file only after its exclusive create succeeded, so it sees that return.
+ *   reads the cursor file only after its exclusive create succeeded, so it sees that return;
+ * - a claim names its holder, so a claim whose holder on this host has exited (killed before
+ *   its reply went out) is free at once, as the state directory's locks are; only a holder
+ *   on another host is waited out for the lease.
  */
 
 interface ClaimFile {
   token: string;
   until: number;
+  /** Absent in claims written before 0.2.0, and in one not written yet: the lease alone decides. */
+  holder?: ProcessId;
 }
+
+const isProcessId = (value: unknown): value is ProcessId => {
+  const v = value as Partial<ProcessId> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    Number.isSafeInteger(v.pid) &&
+    typeof v.host === "string" &&
+    (v.pidns === null || typeof v.pidns === "string") &&
+    (v.start === null || typeof v.start === "string")
+  );
+};
 
 const parse = (text: string): ClaimFile | undefined => {
   try {
     const parsed = JSON.parse(text) as Partial<ClaimFile>;
-    return typeof parsed.token === "string" && typeof parsed.until === "number"
-      ? (parsed as ClaimFile)
-      : undefined;
+    if (typeof parsed.token !== "string" || typeof parsed.until !== "number") return undefined;
+    const holder = isProcessId(parsed.holder) ? parsed.holder : undefined;
+    return { token: parsed.token, until: parsed.until, ...(holder && { holder }) };
   } catch {
     return undefined;
   }
@@ -37,9 +55,18 @@ export class FileClaims {
   readonly dir: string;
   /** The token of each claim this process holds, by claim key. */
   readonly #mine = new Map<string, string>();
+  readonly #probe: ProcessProbe;
 
-  constructor(dir: string) {
+  constructor(dir: string, probe: ProcessProbe = defaultProcessProbe()) {
     this.dir = dir;
+    this.#probe = probe;
+  }
+
+  /** True while `held` keeps its email from this process: not lapsed, and its holder still runs. */
+  #live(held: ClaimFile | undefined, now: number): held is ClaimFile {
+    if (held === undefined || held.until <= now) return false;
+    const { holder } = held;
+    return holder === undefined || !isLocal(this.#probe, holder) || this.#probe.isRunning(holder);
   }
 
   #path(claimKey: string): string {
@@ -64,7 +91,7 @@ export class FileClaims {
   /** Creates the claim file if none exists: true when this process now holds it. */
   #create(path: string, claimKey: string, now: number): boolean {
     const token = randomBytes(9).toString("hex");
-    const body = JSON.stringify({ token, until: now + CLAIM_LEASE_MS });
+    const body = JSON.stringify({ token, until: now + CLAIM_LEASE_MS, holder: this.#probe.self });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         writeFileSync(path, body, { flag: "wx", mode: PRIVATE_FILE_MODE });
@@ -90,11 +117,11 @@ export class FileClaims {
     let created = this.#create(path, claimKey, now);
     if (!created) {
       const held = this.#read(path);
-      if (held !== undefined && held.until > now) return { claimed: false, until: held.until };
-      // Lapsed (its claimer died before replying, or it was just dropped): replace it under the lock.
+      if (this.#live(held, now)) return { claimed: false, until: held.until };
+      // Lapsed, or its claimer died before replying, or it was just dropped: replace it under the lock.
       created = await withLock(`${this.dir}.lock`, () => {
         const again = this.#read(path);
-        if (again !== undefined && again.until > now) return false;
+        if (this.#live(again, now)) return false;
         if (again !== undefined) unlinkSync(path);
         return this.#create(path, claimKey, now);
       });
@@ -119,7 +146,7 @@ export class FileClaims {
     });
   }
 
-  /** Removes claims that lapsed (their claimers died before replying), best effort. */
+  /** Removes claims that lapsed or whose claimers died before replying, best effort. */
   async sweep(now: number): Promise<void> {
     let names: string[];
     try {
@@ -132,7 +159,7 @@ export class FileClaims {
       for (const name of names) {
         const path = join(this.dir, name);
         const held = this.#read(path);
-        if (held !== undefined && held.until <= now) unlinkSync(path);
+        if (held !== undefined && !this.#live(held, now)) unlinkSync(path);
       }
     }).catch(() => {});
   }

@@ -13,7 +13,7 @@ import {
 } from "node:fs";
 import { resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { defaultProcessProbe, type ProcessId, type ProcessProbe } from "./process-probe.js";
+import { defaultProcessProbe, isLocal, type ProcessId, type ProcessProbe } from "./process-probe.js";
 
 /*
  * One cross-process lock for every file the state directory shares (cursors.json, groups.json,
@@ -105,7 +105,7 @@ function isStale(seen: Seen, probe: ProcessProbe, staleMs: number, now: number):
   const { holder } = seen;
   if (holder === undefined) return age > UNREADABLE_STALE_MS;
   // Another host, or a container beside ours on this one: its pids are not ours to ask about.
-  if (holder.host !== probe.self.host || holder.pidns !== probe.self.pidns) return age > staleMs;
+  if (!isLocal(probe, holder)) return age > staleMs;
   // Our own pid in a lock this process does not hold: whoever wrote it has exited.
   if (holder.pid === probe.self.pid) return true;
   return !probe.isRunning(holder);

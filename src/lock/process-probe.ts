@@ -31,6 +31,13 @@ export interface OwnProcess {
   kill(pid: number, signal: 0): unknown;
 }
 
+/**
+ * True when `holder` ran on this host and in this pid namespace, so its pid is ours to ask
+ * about (another host's, or a container's beside ours, is not).
+ */
+export const isLocal = (probe: ProcessProbe, holder: ProcessId): boolean =>
+  holder.host === probe.self.host && holder.pidns === probe.self.pidns;
+
 const readOrUndefined = (path: string): string | undefined => {
   try {
     return readFileSync(path, "utf8");

@@ -1,9 +1,11 @@
 // Child process for the lock tests, set up as main.ts sets up the real server.
 // argv: "hold" lockPath markerFile  — takes the lock, says "held", and on "release" writes
 //        markerFile, then releases and exits;
-//       "count" lockPath counterFile n — n times, under the lock: read the counter, add 1, write.
+//       "count" lockPath counterFile n — n times, under the lock: read the counter, add 1, write;
+//       "claim" claimsDir claimKey — takes that wait claim, says "claimed", and stays until killed.
 import { readFileSync, writeFileSync } from "node:fs";
 import { withLock } from "../../build/modules/cursors/durable-file.js";
+import { FileClaims } from "../../build/modules/cursors/file-claims.js";
 import { tryLock } from "../../build/modules/lock/pid-lock.js";
 import { processProbe, setDefaultProcessProbe } from "../../build/modules/lock/process-probe.js";
 
@@ -30,4 +32,8 @@ if (mode === "hold") {
     });
   }
   process.exit(0);
+} else if (mode === "claim") {
+  const result = await new FileClaims(lockPath).take(file, Date.now(), () => undefined);
+  process.send?.(result.claimed ? "claimed" : "refused");
+  setInterval(() => {}, 60_000);
 }
