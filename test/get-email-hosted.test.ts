@@ -24,8 +24,16 @@ describe("get_email on a hosted source", () => {
     const page = await h.ok<{ events: { id: string }[] }>("pull_events", { identity: "me@x.test" });
     const id = page.events[0]?.id as string;
     const { email } = await h.ok<{
-      email: { text: string; truncated: boolean; codes: string[]; cc: string[]; attachments: unknown[] };
-    }>("get_email", { identity: "me@x.test", id });
+      email: {
+        identity: string;
+        text: string;
+        truncated: boolean;
+        codes: string[];
+        cc: string[];
+        attachments: unknown[];
+      };
+    }>("get_email", { id }); // no identity, and none configured: the id names the email
+    expect(email.identity).toBe("me@x.test");
     expect(email.codes).toEqual(["193847"]);
     expect(email.text).not.toContain("222333");
     expect(email.text.length).toBeGreaterThan(60_000);

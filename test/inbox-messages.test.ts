@@ -153,14 +153,14 @@ describe("identity patterns", () => {
       ]);
       const full = await app.tool<{ email: { cc: string[]; text: string; attachments: { url: string }[] } }>(
         "get_email",
-        { identity: "me@example.com", id: result.email.id },
+        { id: result.email.id }, // no identity, and none configured: the id names the email
       );
       expect(full.email.cc).toContain("boss@example.org");
       expect(full.email.text.length).toBe(LONG.length);
       expect(full.email.attachments[0]?.url).toMatch(
         /^http:\/\/127\.0\.0\.1:\d+\/v1\/messages\/.+\/attachments\/0$/,
       );
-      const missing = await app.call("get_email", { identity: "*", id: "evt_zzz_9" });
+      const missing = await app.call("get_email", { id: "evt_zzz_9" });
       expect(missing.isError).toBe(true);
       expect(JSON.stringify(missing.content)).toContain("EMAIL_NOT_FOUND");
       expect(JSON.stringify(missing.content)).toContain("evt_zzz_9");

@@ -1,3 +1,4 @@
+import { isLocal, type ProcessProbe } from "../lock/process-probe.js";
 import { keyOf, newer, type Returned, returnedEntry, type StoredCursor, WAIT_CONSUMER } from "./merge.js";
 
 /*
@@ -8,7 +9,8 @@ import { keyOf, newer, type Returned, returnedEntry, type StoredCursor, WAIT_CON
  * the other goes on to the next. A claim is a lease, not yet a return: the reply carrying the
  * email may still fail (output validation, a cancelled call, a process killed before it
  * wrote). Delivered, it becomes a return for good (`remember`); not delivered, it is released
- * at once; and a claimer that died before either leaves it to lapse after the lease.
+ * at once; and a claimer that died before either leaves it to lapse after the lease — at
+ * once for a wait on the claimer's own host, which can see that the claimer has exited.
  */
 
 /** How long a claimed email stays hidden from other waits if its claimer dies before replying. */
@@ -42,6 +44,13 @@ export type ClaimResult =
 export const taken = (r: Returned, now: number): boolean => r.until === undefined || r.until > now;
 
 /**
+ * True when the claim `r` names a holder on this host that has exited (the claim is free
+ * now); a holder elsewhere, or a claim that names none, is waited out for its lease.
+ */
+const holderExited = (r: Returned, probe: ProcessProbe | undefined): boolean =>
+  probe !== undefined && r.by !== undefined && isLocal(probe, r.by) && !probe.isRunning(r.by);
+
+/**
  * The ids a wait record keeps from every wait for good. Claimed ones are not among them: a
  * wait tries them (the claim is refused with its end) and takes them if the claim lapses.
  */
@@ -65,47 +74,50 @@ function nextState(
   email: Returned,
   now: number,
   until: number,
+  probe?: ProcessProbe,
 ): { entry: Returned } {
   const known = record?.returned?.find((r) => r.id === email.id);
   const at = Math.max(now, (known?.at ?? 0) + 1);
-  return { entry: { id: email.id, order: email.order, until, at } };
+  return { entry: { id: email.id, order: email.order, until, at, ...(probe && { by: probe.self }) } };
 }
 
 /**
  * Why the wait record `stored` keeps `email` from a new claim (under the record's floor,
- * returned, or claimed by a live lease), or undefined when it is free.
+ * returned, or claimed by a live lease whose holder, as far as `probe` can tell, still runs),
+ * or undefined when it is free.
  */
 export function refusal(
   stored: StoredCursor | undefined,
   email: Returned,
   epoch: string | undefined,
   now: number,
+  probe?: ProcessProbe,
 ): Extract<ClaimResult, { claimed: false }> | undefined {
   if (!sameLog(stored, epoch)) return undefined;
   if (email.order <= stored.order) return { claimed: false };
   const known = stored.returned?.find((r) => r.id === email.id);
   if (known === undefined || !taken(known, now)) return undefined;
-  return known.until === undefined ? { claimed: false } : { claimed: false, until: known.until };
+  if (known.until === undefined) return { claimed: false };
+  return holderExited(known, probe) ? undefined : { claimed: false, until: known.until };
 }
 
 /**
  * Decides a claim kept in the wait record itself (the Redis store): refused as `refusal`
- * says, else the record with the claim added (and spent claims dropped, so they do not crowd
- * out returned ids).
+ * says, else the record with the claim added, naming `probe`'s process as its holder (and
+ * spent claims dropped, so they do not crowd out returned ids).
  */
 export function decideClaim(
   stored: StoredCursor | undefined,
-  source: string,
-  identity: string,
-  email: Returned,
-  epoch: string | undefined,
+  claim: Claim,
   now: number,
+  probe: ProcessProbe,
   leaseMs = CLAIM_LEASE_MS,
 ): { write?: StoredCursor; result: ClaimResult } {
-  const refused = refusal(stored, email, epoch, now);
+  const { source, identity, email, epoch } = claim;
+  const refused = refusal(stored, email, epoch, now, probe);
   if (refused !== undefined) return { result: refused };
   const live = sameLog(stored, epoch) ? stored : undefined;
-  const { entry } = nextState(live, email, now, now + leaseMs);
+  const { entry } = nextState(live, email, now, now + leaseMs, probe);
   const merged = newer(stored, returnedEntry(source, identity, entry, epoch, live, new Date(now)));
   const kept = (merged.returned ?? []).filter((r) => !spent(r, now, leaseMs));
   return { write: { ...merged, returned: kept }, result: { claimed: true } };

@@ -1,16 +1,19 @@
+import type { ProcessId } from "../lock/process-probe.js";
 import { type Cursor, MAX_SEEN_IDS, type Position } from "../sources/source.js";
 
 /**
  * An email a wait returned, with its place in the log (`Position.order`). With `until` it is
  * only claimed: a wait's reply carrying it is on its way (see `cursors/claims.ts`), and past
  * `until` (epoch ms) the claim has lapsed and the email is free again. `at` orders the claims
- * and releases of one id (a release is a claim that lapses at once).
+ * and releases of one id (a release is a claim that lapses at once); `by` names the process
+ * that holds a claim, so one that exited on the claimer's host frees it before the lease.
  */
 export interface Returned {
   id: string;
   order: number;
   until?: number;
   at?: number;
+  by?: ProcessId;
 }
 
 /**

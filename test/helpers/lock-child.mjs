@@ -2,12 +2,17 @@
 // argv: "hold" lockPath markerFile  — takes the lock, says "held", and on "release" writes
 //        markerFile, then releases and exits;
 //       "count" lockPath counterFile n — n times, under the lock: read the counter, add 1, write;
-//       "claim" claimsDir claimKey — takes that wait claim, says "claimed", and stays until killed.
+//       "claim" store prefix claimJson — opens the cursor store (a state dir, or a redis:// URL
+//        with key prefix), claims [source, identity, email] for a wait, says "claimed" (or
+//        "refused"), and stays until killed.
 import { readFileSync, writeFileSync } from "node:fs";
 import { withLock } from "../../build/modules/cursors/durable-file.js";
-import { FileClaims } from "../../build/modules/cursors/file-claims.js";
+import { FileCursorStore } from "../../build/modules/cursors/file-cursor-store.js";
+import { RedisCursorStore } from "../../build/modules/cursors/redis-cursor-store.js";
 import { tryLock } from "../../build/modules/lock/pid-lock.js";
 import { processProbe, setDefaultProcessProbe } from "../../build/modules/lock/process-probe.js";
+import { silentLogger } from "../../build/modules/log.js";
+import { parseStoreUrl } from "../../build/modules/store/store-url.js";
 
 setDefaultProcessProbe(processProbe(process));
 const [mode, lockPath, file, countArg] = process.argv.slice(2);
@@ -33,7 +38,11 @@ if (mode === "hold") {
   }
   process.exit(0);
 } else if (mode === "claim") {
-  const result = await new FileClaims(lockPath).take(file, Date.now(), () => undefined);
+  const store = lockPath.startsWith("redis://")
+    ? new RedisCursorStore(parseStoreUrl(lockPath), silentLogger, { prefix: file })
+    : await FileCursorStore.open(lockPath, silentLogger);
+  const [source, identity, email] = JSON.parse(countArg);
+  const result = await store.claim(source, identity, email, undefined);
   process.send?.(result.claimed ? "claimed" : "refused");
   setInterval(() => {}, 60_000);
 }
