@@ -1,6 +1,7 @@
 import { callOk, connectChild, SERVER_ENTRY, serverEnv } from "../lib/mcp-child.mjs";
 import { wallNow } from "../lib/remote-fake.mjs";
-import { sleep, summary, withTimeout } from "../lib/stats.mjs";
+import { sleep, summary } from "../lib/stats.mjs";
+import { waitSample } from "../lib/wait-sample.mjs";
 
 /**
  * Event lands upstream → wait_for_email result at a real SDK Client over stdio. Each sample
@@ -12,18 +13,8 @@ async function waitLatency(server, fake, samples) {
   await fake.ensure(identity);
   const out = [];
   for (let i = 0; i < samples + 20; i++) {
-    const code = String(100_000 + i);
-    const pending = callOk(server.client, "wait_for_email", { identity, timeoutSeconds: 30 });
-    await withTimeout(fake.whenParked(identity), 10_000, "waiting for the long-poll to park");
-    // From the append in the fake's own process to the result in this one (one wall clock).
-    const { landedAt: t0 } = await fake.email(identity, {
-      from: "noreply@shop.test",
-      subject: `Your code is ${code}`,
-    });
-    const result = await withTimeout(pending, 10_000, "wait_for_email");
-    const t1 = wallNow();
-    if (!result.found || !result.email.codes.includes(code)) throw new Error(`wrong email for sample ${i}`);
-    if (i >= 20) out.push(t1 - t0); // the first 20 warm up the JIT and the connection pool
+    const ms = await waitSample(server, fake, identity, String(100_000 + i));
+    if (i >= 20) out.push(ms); // the first 20 warm up the JIT and the connection pool
   }
   return out;
 }

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { callOk, connectChild, SERVER_ENTRY, serverEnv } from "../lib/mcp-child.mjs";
-import { wallNow } from "../lib/remote-fake.mjs";
-import { median, sleep, summary, withTimeout } from "../lib/stats.mjs";
+import { median, sleep, summary } from "../lib/stats.mjs";
+import { waitSample } from "../lib/wait-sample.mjs";
 
 /**
  * The Redis store beside the file store (SPEC §7: within 1.5× in the same run): two servers,
@@ -69,21 +69,6 @@ export async function startRedis() {
   };
 }
 
-/** One event → wait_for_email result sample on `server` (see latency.mjs). */
-async function waitSample(server, fake, identity, i) {
-  const code = String(200_000 + i);
-  const pending = callOk(server.client, "wait_for_email", { identity, timeoutSeconds: 30 });
-  await withTimeout(fake.whenParked(identity), 10_000, "waiting for the long-poll to park");
-  const { landedAt: t0 } = await fake.email(identity, {
-    from: "noreply@shop.test",
-    subject: `Your code is ${code}`,
-  });
-  const result = await withTimeout(pending, 10_000, "wait_for_email");
-  const ms = wallNow() - t0;
-  if (!result.found || !result.email.codes.includes(code)) throw new Error(`wrong email for sample ${i}`);
-  return ms;
-}
-
 /** pull_events (limit 200, committing) from the start of `log` to its end: events/s. */
 async function walk(server, fake, identity, log) {
   await fake.share(identity, log.name);
@@ -116,7 +101,7 @@ export async function measureRedisStore({ fake, stateDir, log, samples = 200, re
       // Alternate which store goes first, so neither always runs on a warmer machine.
       const order = i % 2 === 0 ? ["file", "redis"] : ["redis", "file"];
       for (const kind of order) {
-        const ms = await waitSample(servers[kind], fake, `store-${kind}@bench.test`, i);
+        const ms = await waitSample(servers[kind], fake, `store-${kind}@bench.test`, String(200_000 + i));
         if (i >= 20) latency[kind].push(ms);
       }
     }

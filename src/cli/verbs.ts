@@ -33,6 +33,10 @@ const typesFlag = (help: string): VerbFlag => ({
   value: "a,b",
   help,
 });
+/** `cursor` and `set-cursor` name a pull consumer by the types filter its pulls use. */
+const consumerFlag = typesFlag(
+  "which consumer: the --types filter its pulls use (default: the unfiltered one)",
+);
 
 export const VERBS: Record<string, Verb> = {
   serve: {
@@ -152,7 +156,7 @@ export const VERBS: Record<string, Verb> = {
     args: "[identity]",
     positionals: [0, 1],
     summary: "the stored cursor of a pull consumer; JSON on stdout",
-    flags: [typesFlag("which consumer: the --types filter its pulls use (default: the unfiltered one)")],
+    flags: [consumerFlag],
   },
   "set-cursor": {
     name: "set-cursor",
@@ -160,7 +164,7 @@ export const VERBS: Record<string, Verb> = {
     args: "[identity] <cursor>",
     positionals: [1, 2],
     summary: "move a pull consumer's stored cursor (0 replays the whole log); JSON on stdout",
-    flags: [typesFlag("which consumer: the --types filter its pulls use (default: the unfiltered one)")],
+    flags: [consumerFlag],
   },
   get: {
     name: "get",

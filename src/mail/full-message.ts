@@ -1,13 +1,10 @@
-import type { MailParser as Parser } from "mailparser";
 import { extract } from "./extract.js";
 import { analyzeHtml } from "./html.js";
-import { sniffUndeclaredCharsets } from "./read-mime.js";
+import { MAX_ATTACHMENTS, newMimeParser } from "./read-mime.js";
 import { neutralize } from "./text.js";
 
 /** Longest text `get_email` returns; `truncated` says when the mail held more. */
 export const FULL_TEXT_CHARS = 100_000;
-/** Attachments listed per mail (as the log lists them). */
-const MAX_ATTACHMENTS = 100;
 
 export interface FullAttachment {
   /** Position among the message's attachments (inline parts included), 0-based. */
@@ -30,28 +27,13 @@ export interface FullMessage {
   content?: Buffer;
 }
 
-type ParserClass = typeof import("mailparser").MailParser;
-let parserClass: Promise<ParserClass> | undefined;
-const loadParser = (): Promise<ParserClass> => {
-  parserClass ??= import("mailparser").then((m) => m.MailParser);
-  return parserClass;
-};
-
 /**
  * Re-reads a stored raw message in full. The text is the hidden-aware reading (an HTML-only
  * mail's visible text, never its `display:none` blocks), and codes and links come from the
  * same extraction the inbox ran at ingest. Only the attachment `want` is held in memory.
  */
 export async function readFullMessage(raw: Buffer, subject: string, want?: number): Promise<FullMessage> {
-  const MailParser = await loadParser();
-  const parser: Parser = new MailParser({
-    skipHtmlToText: true,
-    skipTextToHtml: true,
-    skipImageLinks: true,
-    skipTextLinks: true,
-    checksumAlgo: false,
-  });
-  sniffUndeclaredCharsets(parser);
+  const parser = await newMimeParser();
   const parts = await new Promise<{
     text: string;
     html: string | undefined;

@@ -82,7 +82,7 @@ interface ParserInternals {
   decoder: { decodeStream(charset: string): Transform };
 }
 
-export function sniffUndeclaredCharsets(parser: Parser): void {
+function sniffUndeclaredCharsets(parser: Parser): void {
   const internals = parser as unknown as ParserInternals;
   const createNode = internals.createNode.bind(parser);
   internals.createNode = (node) => {
@@ -103,10 +103,11 @@ export function sniffUndeclaredCharsets(parser: Parser): void {
 }
 
 /**
- * Parses a raw RFC 5322 message in one pass. Attachments are counted as they stream by and
- * never held: a 9 MB attachment costs its chunks in flight, not 9 MB of memory per mail.
+ * A streaming MIME parser as every reader of a stored mail uses it: no HTML-to-text or
+ * text-to-HTML conversion (the HTML reader does that, hidden-aware), no checksums, and text
+ * parts without a declared charset sniffed as UTF-8 or windows-1252.
  */
-export async function readMime(raw: Buffer): Promise<MimeMessage> {
+export async function newMimeParser(): Promise<Parser> {
   const MailParser = await loadParser();
   const parser = new MailParser({
     skipHtmlToText: true,
@@ -116,6 +117,15 @@ export async function readMime(raw: Buffer): Promise<MimeMessage> {
     checksumAlgo: false,
   });
   sniffUndeclaredCharsets(parser);
+  return parser;
+}
+
+/**
+ * Parses a raw RFC 5322 message in one pass. Attachments are counted as they stream by and
+ * never held: a 9 MB attachment costs its chunks in flight, not 9 MB of memory per mail.
+ */
+export async function readMime(raw: Buffer): Promise<MimeMessage> {
+  const parser = await newMimeParser();
   return new Promise((resolve, reject) => {
     let headers: Headers = new Map();
     let text = "";
