@@ -29,8 +29,49 @@ const englishOnlyZodLocales = {
   },
 };
 
+// The SDK's server also takes zod v3 schemas (through zod/v3 and zod-to-json-schema) and
+// checks elicitation answers with ajv (+ ajv-formats, fast-uri). This server hands it only
+// zod v4 schemas and never elicits, so those ~200 KB, which start-up would compile and ajv's
+// constructor would run, are left out: each is replaced by a stub that says so if reached.
+const unusedSdkParts = {
+  name: "unused-sdk-parts",
+  setup(b) {
+    const sdkFile = (name) =>
+      new RegExp(`[\\\\/]@modelcontextprotocol[\\\\/]sdk[\\\\/]dist[\\\\/]esm[\\\\/]server[\\\\/]${name}$`);
+    const left = (what) =>
+      `throw new Error("mail-events-mcp's bundle leaves out ${what}: its own code never needs it")`;
+    const stubs = [
+      {
+        spec: "zod/v3",
+        importer: sdkFile("zod-compat\\.js"),
+        contents: `export function object() { ${left("zod v3 schemas")} }`,
+      },
+      {
+        spec: "zod-to-json-schema",
+        importer: sdkFile("zod-json-schema-compat\\.js"),
+        contents: `export function zodToJsonSchema() { ${left("zod v3 schemas")} }`,
+      },
+      {
+        spec: "../validation/ajv-provider.js",
+        importer: sdkFile("index\\.js"),
+        contents: `export class AjvJsonSchemaValidator { getValidator() { ${left("elicitation (ajv)")} } }`,
+      },
+    ];
+    b.onResolve({ filter: /^(zod\/v3|zod-to-json-schema|\.\.\/validation\/ajv-provider\.js)$/ }, (args) => {
+      const stub = stubs.find((s) => s.spec === args.path && s.importer.test(args.importer));
+      return stub === undefined
+        ? undefined
+        : { path: stub.spec, namespace: "unused-sdk-parts", pluginData: stub.contents };
+    });
+    b.onLoad({ filter: /.*/, namespace: "unused-sdk-parts" }, (args) => ({
+      contents: args.pluginData,
+      loader: "js",
+    }));
+  },
+};
+
 const result = await build({
-  plugins: [englishOnlyZodLocales],
+  plugins: [englishOnlyZodLocales, unusedSdkParts],
   entryPoints: { main: new URL("../src/main.ts", import.meta.url).pathname },
   outdir: dist.pathname,
   bundle: true,
