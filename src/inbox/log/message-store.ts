@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { closeSync, openSync, unlinkSync } from "node:fs";
+import { readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from "../../state-dir.js";
-import { syncDir, writeFully } from "./log-format.js";
+import { syncDir, syncFd, writeFullySync } from "./log-format.js";
 
 /** Where an event's raw message is: `data.raw` of an `email.received` record. */
 export interface RawRef {
@@ -36,19 +37,25 @@ export class MessageStore {
     await ensurePrivateDir(this.dir);
   }
 
-  /** Writes a message held in memory to its own file and syncs the file's data. */
+  /**
+   * Writes a message held in memory (at most 1 MiB) to its own file and syncs the file's
+   * data. Creating and writing it are page-cache work of microseconds, done on this thread;
+   * only the sync, which waits on the disk, takes a trip to the thread pool.
+   */
   async write(name: string, raw: Buffer): Promise<void> {
     const path = join(this.dir, name);
-    const handle = await open(path, "wx", PRIVATE_FILE_MODE);
+    const fd = openSync(path, "wx", PRIVATE_FILE_MODE);
     try {
-      await writeFully(handle, raw, 0);
-      await handle.datasync();
-      await handle.close();
+      writeFullySync(fd, raw, 0);
+      await syncFd(fd, true);
     } catch (error) {
-      await handle.close().catch(() => {});
-      await unlink(path).catch(() => {});
+      closeSync(fd);
+      try {
+        unlinkSync(path);
+      } catch {}
       throw error;
     }
+    closeSync(fd);
   }
 
   /** Moves a synced spool file (same filesystem) into the store under `name`. */
