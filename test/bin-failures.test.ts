@@ -14,11 +14,17 @@ const STACK_LINE = /\n\s+at [^\n]+[:(]/;
 
 let scratch: string;
 const mounts: string[] = [];
+const immutables: string[] = [];
 beforeAll(async () => {
   requireDist();
   scratch = await tempDir("mail-events-bin-");
 });
 afterAll(async () => {
+  for (const dir of immutables) {
+    try {
+      execFileSync("chattr", ["-i", dir], { stdio: "ignore" });
+    } catch {}
+  }
   for (const dir of mounts) {
     try {
       execFileSync("umount", [dir]);
@@ -55,7 +61,9 @@ function run(args: string[], env: Record<string, string>, input?: string) {
 
 /**
  * A folder nothing can be written to. Not root: mode 0500. Root ignores modes, so a read-only
- * tmpfs is mounted instead; where that is not allowed either, the reason is returned.
+ * tmpfs is mounted instead, or (where mounting is refused, as in most containers) the folder
+ * is made immutable with `chattr +i`, which binds root too; where neither works (no
+ * e2fsprogs, a filesystem without the attribute), the reason is returned.
  */
 async function readOnlyDir(name: string): Promise<{ dir: string } | { skip: string }> {
   const dir = join(scratch, name);
@@ -68,9 +76,14 @@ async function readOnlyDir(name: string): Promise<{ dir: string } | { skip: stri
     execFileSync("mount", ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", dir], { stdio: "ignore" });
     mounts.push(dir);
     return { dir };
+  } catch {}
+  try {
+    execFileSync("chattr", ["+i", dir], { stdio: "ignore" });
+    immutables.push(dir);
+    return { dir };
   } catch {
     return {
-      skip: "running as root without the right to mount a read-only tmpfs: no read-only folder to test",
+      skip: "running as root where neither a read-only tmpfs mount nor chattr +i is allowed: no read-only folder to test",
     };
   }
 }
