@@ -19,6 +19,8 @@ export interface InboxHttpOptions {
   token?: string | undefined;
   log: Logger;
   version: string;
+  /** This process's pid, which `/v1/health` tells a token holder (who runs the inbox). */
+  pid: number;
   /** Resolves once the log is open; requests wait for it (health included). */
   ready: Promise<{ eventLog: InboxLog; smtpPort: number }>;
   mailsWindowMs: number;
@@ -103,7 +105,7 @@ async function route(
       ...basics,
       smtpPort,
       httpPort: (req.socket.localPort ?? options.port) as number,
-      pid: process.pid,
+      pid: options.pid,
       epoch: eventLog.epoch,
       waiting: eventLog.waiting,
     });

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { isMailEventsError, PortInUseError, SmtpReplyError } from "../../errors.js";
+import { defaultProcessProbe } from "../../lock/process-probe.js";
 import { ensurePrivateDir } from "../../state-dir.js";
 import { VERSION } from "../../version.js";
 import { type InboxHttp, startInboxHttp } from "../http/http-server.js";
@@ -112,6 +113,7 @@ export async function startInbox(options: InboxOptions): Promise<RunningInbox> {
       token: options.token,
       log: options.log,
       version: VERSION,
+      pid: defaultProcessProbe().self.pid,
       ready,
       mailsWindowMs: options.mailsWindowMs ?? 25_000,
       mailsKeepaliveMs: options.mailsKeepaliveMs ?? 2_000,

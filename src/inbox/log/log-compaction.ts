@@ -39,7 +39,7 @@ export async function writeCompacted(
   transform: (line: Buffer) => Buffer = (line) => line,
 ): Promise<{ offsets: number[]; lengths: number[]; size: number }> {
   const dir = join(path, "..");
-  const temp = `${path}${COMPACT_PREFIX}${process.pid}-${randomBytes(4).toString("hex")}`;
+  const temp = `${path}${COMPACT_PREFIX}${randomBytes(8).toString("hex")}`;
   let handle: FileHandle | undefined;
   try {
     handle = await createLogFile(temp, header);
