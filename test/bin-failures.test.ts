@@ -1,5 +1,4 @@
 import { execFile, execFileSync, spawn } from "node:child_process";
-import { once } from "node:events";
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -9,6 +8,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIST_MAIN, freePort, requireDist, tempDir } from "./helpers/smtp-inbox.js";
+import { until } from "./helpers/until.js";
 
 const STACK_LINE = /\n\s+at [^\n]+[:(]/;
 
@@ -256,26 +256,19 @@ describe("a stdin line longer than 10 MiB", () => {
       env: baseEnv({ MAIL_EVENTS_STATE_DIR: join(scratch, "big"), MAIL_EVENTS_HTTP_PORT: String(httpPort) }),
     });
     const messages: Record<string, unknown>[] = [];
-    const arrived: (() => void)[] = [];
     createInterface({ input: child.stdout }).on("line", (line) => {
       messages.push(JSON.parse(line) as Record<string, unknown>);
-      for (const wake of arrived.splice(0)) wake();
     });
     let stderr = "";
     child.stderr.on("data", (d) => {
       stderr += d;
     });
     const reply = async (id: number) => {
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        const found = messages.find((m) => m.id === id);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no reply to ${id}; stderr: ${stderr}`);
-        await new Promise<void>((r) => {
-          arrived.push(r);
-          setTimeout(r, 500);
-        });
-      }
+      const found = () => messages.find((m) => m.id === id);
+      await until(() => found() !== undefined, 15_000, `the reply to ${id}`).catch((error: Error) => {
+        throw new Error(`${error.message}; stderr: ${stderr}`);
+      });
+      return found() as Record<string, unknown>;
     };
     const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
     send({
@@ -305,12 +298,9 @@ describe("a stdin line longer than 10 MiB", () => {
       `{"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"x":"${"y".repeat(11 * 1024 * 1024)}`,
     );
     child.stdin.end();
-    const [code] = (await Promise.race([
-      once(child, "exit"),
-      new Promise((r) => setTimeout(() => r(["hung"]), 10_000)),
-    ])) as [number | string];
-    if (code === "hung") child.kill("SIGKILL");
-    expect(code).toBe(0);
+    const exited = () => child.exitCode !== null || child.signalCode !== null;
+    await until(exited, 10_000, "the server to exit at EOF").catch(() => child.kill("SIGKILL"));
+    expect(child.exitCode).toBe(0);
     expect(stderr).toMatch(/dropped a JSON-RPC message longer than 10 MiB from stdin \(request id 2\)/);
     expect(stderr).not.toMatch(STACK_LINE);
     // Its inbox's port is free again.
