@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { defaultProcessProbe, type ProcessProbe } from "../lock/process-probe.js";
 import type { Logger } from "../log.js";
 import type { Position } from "../sources/source.js";
 import { type Claim, type ClaimResult, claimOf, releaseEntry } from "./claims.js";
@@ -22,6 +23,8 @@ export interface Pending {
 
 export interface StoreOptions {
   now?: () => Date;
+  /** Names this process in its wait claims and tells whether another claimer still runs. */
+  probe?: ProcessProbe;
   /** This process's name in consumer groups (default: random). */
   member?: string;
   /** The lease of a group this process is the first to use, ms (default 30 s). */
@@ -41,6 +44,7 @@ export abstract class BufferedCursorStore implements CursorStore {
   readonly groupLeaseMs: number;
   protected readonly log: Logger;
   protected readonly now: () => Date;
+  protected readonly probe: ProcessProbe;
   readonly #memory = new Map<string, StoredCursor>();
   #dirty = new Map<string, Pending>();
   /** Emails this process claimed whose reply has not settled yet: never claimed twice here. */
@@ -51,6 +55,7 @@ export abstract class BufferedCursorStore implements CursorStore {
   protected constructor(log: Logger, options: StoreOptions = {}) {
     this.log = log;
     this.now = options.now ?? (() => new Date());
+    this.probe = options.probe ?? defaultProcessProbe();
     this.member = options.member ?? `m-${randomBytes(6).toString("hex")}`;
     this.groupLeaseMs = options.groupLeaseMs ?? DEFAULT_GROUP_LEASE_MS;
   }

@@ -1,4 +1,4 @@
-import { isLocal, type ProcessProbe } from "../lock/process-probe.js";
+import { hasExited, type ProcessProbe } from "../lock/process-probe.js";
 import { keyOf, newer, type Returned, returnedEntry, type StoredCursor, WAIT_CONSUMER } from "./merge.js";
 
 /*
@@ -42,13 +42,6 @@ export type ClaimResult =
 
 /** True while `r` keeps its email from other waits: returned for good, or claimed and not lapsed. */
 export const taken = (r: Returned, now: number): boolean => r.until === undefined || r.until > now;
-
-/**
- * True when the claim `r` names a holder on this host that has exited (the claim is free
- * now); a holder elsewhere, or a claim that names none, is waited out for its lease.
- */
-const holderExited = (r: Returned, probe: ProcessProbe | undefined): boolean =>
-  probe !== undefined && r.by !== undefined && isLocal(probe, r.by) && !probe.isRunning(r.by);
 
 /**
  * The ids a wait record keeps from every wait for good. Claimed ones are not among them: a
@@ -98,7 +91,9 @@ export function refusal(
   const known = stored.returned?.find((r) => r.id === email.id);
   if (known === undefined || !taken(known, now)) return undefined;
   if (known.until === undefined) return { claimed: false };
-  return holderExited(known, probe) ? undefined : { claimed: false, until: known.until };
+  // A holder on this host that has exited frees it now; one elsewhere is waited out.
+  const freed = probe !== undefined && known.by !== undefined && hasExited(probe, known.by);
+  return freed ? undefined : { claimed: false, until: known.until };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { defaultProcessProbe, isLocal, type ProcessId, type ProcessProbe } from "../lock/process-probe.js";
+import { hasExited, isProcessId, type ProcessId, type ProcessProbe } from "../lock/process-probe.js";
 import { makeDirs, PRIVATE_FILE_MODE } from "../state-dir.js";
 import { CLAIM_LEASE_MS, type ClaimResult } from "./claims.js";
 import { withLock } from "./durable-file.js";
@@ -28,18 +28,6 @@ interface ClaimFile {
   holder?: ProcessId;
 }
 
-const isProcessId = (value: unknown): value is ProcessId => {
-  const v = value as Partial<ProcessId> | null;
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    Number.isSafeInteger(v.pid) &&
-    typeof v.host === "string" &&
-    (v.pidns === null || typeof v.pidns === "string") &&
-    (v.start === null || typeof v.start === "string")
-  );
-};
-
 const parse = (text: string): ClaimFile | undefined => {
   try {
     const parsed = JSON.parse(text) as Partial<ClaimFile>;
@@ -57,7 +45,7 @@ export class FileClaims {
   readonly #mine = new Map<string, string>();
   readonly #probe: ProcessProbe;
 
-  constructor(dir: string, probe: ProcessProbe = defaultProcessProbe()) {
+  constructor(dir: string, probe: ProcessProbe) {
     this.dir = dir;
     this.#probe = probe;
   }
@@ -65,8 +53,7 @@ export class FileClaims {
   /** True while `held` keeps its email from this process: not lapsed, and its holder still runs. */
   #live(held: ClaimFile | undefined, now: number): held is ClaimFile {
     if (held === undefined || held.until <= now) return false;
-    const { holder } = held;
-    return holder === undefined || !isLocal(this.#probe, holder) || this.#probe.isRunning(holder);
+    return held.holder === undefined || !hasExited(this.#probe, held.holder);
   }
 
   #path(claimKey: string): string {

@@ -69,7 +69,7 @@ export class FileCursorStore extends BufferedCursorStore {
     super(log, options);
     this.file = join(dir, FILE_NAME);
     this.groupsFile = join(dir, GROUPS_FILE_NAME);
-    this.#claims = new FileClaims(join(dir, CLAIMS_DIR_NAME));
+    this.#claims = new FileClaims(join(dir, CLAIMS_DIR_NAME), this.probe);
   }
 
   static async open(

@@ -1,4 +1,3 @@
-import { defaultProcessProbe, type ProcessProbe } from "../lock/process-probe.js";
 import type { Logger } from "../log.js";
 import { RedisConnection, type RedisConnectionOptions, type RedisSpec } from "../store/redis-connection.js";
 import { BufferedCursorStore, type Pending, type StoreOptions } from "./buffered-cursor-store.js";
@@ -15,7 +14,6 @@ interface RecordChange<T> {
 export interface RedisStoreOptions extends StoreOptions, RedisConnectionOptions {
   /** Prefix of this store's keys (default `mail-events:`). */
   prefix?: string;
-  probe?: ProcessProbe;
 }
 
 /** A writer that keeps losing the race to others gives up after this many tries. */
@@ -43,12 +41,9 @@ export class RedisCursorStore extends BufferedCursorStore {
   readonly #groupsKey: string;
   /** What each field held when last read or written: the compare-and-set's expectation. */
   readonly #seen = new Map<string, string>();
-  /** Names this process in its claims, and tells whether another claimer on this host still runs. */
-  readonly #probe: ProcessProbe;
 
   constructor(spec: RedisSpec, log: Logger, options: RedisStoreOptions = {}) {
     super(log, options);
-    this.#probe = options.probe ?? defaultProcessProbe();
     this.connection = new RedisConnection(spec, log, options);
     const prefix = options.prefix ?? "mail-events:";
     this.#cursorsKey = `${prefix}cursors`;
@@ -99,7 +94,7 @@ export class RedisCursorStore extends BufferedCursorStore {
   }
 
   protected takeClaim(claim: Claim, now: number): Promise<ClaimResult> {
-    return this.#changeRecord(claim.record, (stored) => decideClaim(stored, claim, now, this.#probe));
+    return this.#changeRecord(claim.record, (stored) => decideClaim(stored, claim, now, this.probe));
   }
 
   protected dropClaim({ source, identity, email, epoch }: Claim): void {

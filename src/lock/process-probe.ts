@@ -38,6 +38,23 @@ export interface OwnProcess {
 export const isLocal = (probe: ProcessProbe, holder: ProcessId): boolean =>
   holder.host === probe.self.host && holder.pidns === probe.self.pidns;
 
+/** True only when `holder` ran on this host and has surely exited; one elsewhere cannot be asked. */
+export const hasExited = (probe: ProcessProbe, holder: ProcessId): boolean =>
+  isLocal(probe, holder) && !probe.isRunning(holder);
+
+/** True when `value` (parsed from a file another process wrote) names a process in full. */
+export function isProcessId(value: unknown): value is ProcessId {
+  const v = value as Partial<ProcessId> | null;
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    Number.isSafeInteger(v.pid) &&
+    typeof v.host === "string" &&
+    (v.pidns === null || typeof v.pidns === "string") &&
+    (v.start === null || typeof v.start === "string")
+  );
+}
+
 const readOrUndefined = (path: string): string | undefined => {
   try {
     return readFileSync(path, "utf8");
