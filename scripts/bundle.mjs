@@ -36,29 +36,30 @@ const englishOnlyZodLocales = {
 const unusedSdkParts = {
   name: "unused-sdk-parts",
   setup(b) {
-    const sdkFile = (name) =>
-      new RegExp(`[\\\\/]@modelcontextprotocol[\\\\/]sdk[\\\\/]dist[\\\\/]esm[\\\\/]server[\\\\/]${name}$`);
     const left = (what) =>
       `throw new Error("mail-events-mcp's bundle leaves out ${what}: its own code never needs it")`;
+    // What each SDK server module imports, and what it gets instead.
     const stubs = [
       {
+        importer: "zod-compat.js",
         spec: "zod/v3",
-        importer: sdkFile("zod-compat\\.js"),
         contents: `export function object() { ${left("zod v3 schemas")} }`,
       },
       {
+        importer: "zod-json-schema-compat.js",
         spec: "zod-to-json-schema",
-        importer: sdkFile("zod-json-schema-compat\\.js"),
         contents: `export function zodToJsonSchema() { ${left("zod v3 schemas")} }`,
       },
       {
+        importer: "index.js",
         spec: "../validation/ajv-provider.js",
-        importer: sdkFile("index\\.js"),
         contents: `export class AjvJsonSchemaValidator { getValidator() { ${left("elicitation (ajv)")} } }`,
       },
     ];
+    const sdkServer = "/@modelcontextprotocol/sdk/dist/esm/server/";
     b.onResolve({ filter: /^(zod\/v3|zod-to-json-schema|\.\.\/validation\/ajv-provider\.js)$/ }, (args) => {
-      const stub = stubs.find((s) => s.spec === args.path && s.importer.test(args.importer));
+      const from = args.importer.replaceAll("\\", "/");
+      const stub = stubs.find((s) => s.spec === args.path && from.endsWith(`${sdkServer}${s.importer}`));
       return stub === undefined
         ? undefined
         : { path: stub.spec, namespace: "unused-sdk-parts", pluginData: stub.contents };
